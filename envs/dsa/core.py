@@ -1,0 +1,257 @@
+"""Vectorised DSA simulation: B independent copies of the network stepped in lockstep.
+
+Arrays are ``(B, N)`` per user, ``(B, K)`` per channel and ``(B, N, K)`` per link; nothing
+loops over users or copies in Python. All copies share ``max_cycles`` and truncate together,
+so the trainer resets the whole batch at once.
+
+The exogenous process (gains, fading, primary users) draws the same random numbers whatever
+the users do, so under one seed every policy faces exactly the same channel realisation. The
+genie oracle and the per-slot comparisons in the tests rely on that.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from gymnasium import spaces
+
+from envs.dsa.config import DSAConfig
+
+METRICS = (
+    "utility",
+    "success_rate",
+    "collision_rate",
+    "idle_rate",
+    "channel_utilisation",
+    "fairness",
+)
+"""Per-slot team metrics returned by :meth:`DSACore.step` (each of shape ``(B,)``)."""
+
+
+class DSACore:
+    """B copies of a DSA network.
+
+    Example::
+
+        core = DSACore(make_config("basic"), num_envs=64)
+        obs = core.reset(seed=0)                       # (64, N, obs_dim) float32
+        obs, rewards, truncated, info = core.step(actions)  # actions (64, N) ints
+    """
+
+    def __init__(self, config: DSAConfig, num_envs: int = 1) -> None:
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        self.config = config
+        self.num_envs = B = int(num_envs)
+        N, K, L = config.n_users, config.n_channels, config.n_levels
+        self.n_users, self.n_channels, self.n_levels = N, K, L
+        self.n_actions = config.n_actions
+        self.obs_dim = self.n_actions + 2 + int(config.include_slot_fraction)
+        self.state_dim = N * self.obs_dim + K + N * K + 1
+
+        self.level_db = np.asarray(config.snr_levels_db, dtype=np.float64)
+        level_power = 10.0 ** (self.level_db / 10.0)
+        self.level_cost = config.power_cost * level_power / level_power[-1]
+        self.pu_mask = np.zeros(K, dtype=bool)
+        self.pu_mask[list(config.pu_channels)] = True
+        self._capture_lin = (
+            None
+            if config.capture_threshold_db is None
+            else 10.0 ** (config.capture_threshold_db / 10.0)
+        )
+        # Flat index helpers: user (b, n) sits at b*N + n, channel (b, k) at b*K + k.
+        self._user_base = (np.arange(B * N) * self.obs_dim).reshape(B, N)
+        self._chan_base = (np.arange(B) * K)[:, None]
+
+        self.rng = np.random.default_rng()
+        self.t = 0
+        self.gain_db = np.zeros((B, N, K))
+        self.fading_db = np.zeros((B, N, K))
+        self.pu_on = np.zeros((B, K), dtype=bool)
+        self.obs = np.zeros((B, N, self.obs_dim), dtype=np.float32)
+        self.cum_throughput = np.zeros((B, N))
+        self._needs_reset = True
+
+    # ----------------------------------------------------------------------------- spaces
+    @property
+    def observation_space(self) -> spaces.Box:
+        """One user's observation: one-hot last action, ACK, observed SNR, [slot fraction]."""
+        low = np.zeros(self.obs_dim, dtype=np.float32)
+        low[self.n_actions + 1] = -1.0
+        return spaces.Box(low, np.ones(self.obs_dim, dtype=np.float32), dtype=np.float32)
+
+    @property
+    def state_space(self) -> spaces.Box:
+        """Global state: every observation, PU occupancy, link gains, slot fraction."""
+        obs_space = self.observation_space
+        low = np.concatenate(
+            [np.tile(obs_space.low, self.n_users), np.zeros(self.n_channels),
+             -np.ones(self.n_users * self.n_channels), [0.0]]
+        ).astype(np.float32)
+        return spaces.Box(low, np.ones(self.state_dim, dtype=np.float32), dtype=np.float32)
+
+    @property
+    def action_space(self) -> spaces.Discrete:
+        """One user's action: 0 idle, 1 + k*L + l transmit on channel k at level l."""
+        return spaces.Discrete(self.n_actions)
+
+    # ------------------------------------------------------------------------------ reset
+    def reset(self, seed: int | np.random.SeedSequence | None = None) -> np.ndarray:
+        """Start a new episode in every copy; ``seed=None`` continues the current stream."""
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
+        B, N, K = self.num_envs, self.n_users, self.n_channels
+        cfg = self.config
+        self.t = 0
+        self.gain_db = self.rng.normal(0.0, 1.0, (B, N, K)) * cfg.gain_std_db
+        # Primary users start from the chain's stationary distribution.
+        total = cfg.pu_p_on + cfg.pu_p_off
+        p_stationary = cfg.pu_p_on / total if total > 0 else 0.0
+        self.pu_on = (self.rng.random((B, K)) < p_stationary) & self.pu_mask
+        self._draw_fading()
+        self.obs = np.zeros((B, N, self.obs_dim), dtype=np.float32)
+        self.obs[:, :, 0] = 1.0  # "last action" before the first slot: idle
+        self.cum_throughput = np.zeros((B, N))
+        self._needs_reset = False
+        return self.obs.copy()
+
+    def _draw_fading(self) -> None:
+        if self.config.rayleigh_fading:
+            power = self.rng.exponential(1.0, self.fading_db.shape)
+            self.fading_db = 10.0 * np.log10(np.maximum(power, 1e-12))
+
+    @property
+    def link_gain_db(self) -> np.ndarray:
+        """Gain of every (user, channel) link for the coming slot, fading included: (B, N, K)."""
+        return self.gain_db + self.fading_db
+
+    # ------------------------------------------------------------------------------- step
+    def validate_actions(self, actions: np.ndarray) -> np.ndarray:
+        """Actions as an int64 (B, N) array; anything else raises ValueError."""
+        actions = np.asarray(actions)
+        expected = (self.num_envs, self.n_users)
+        if actions.shape != expected:
+            raise ValueError(f"actions must have shape {expected}, got {actions.shape}")
+        if actions.dtype.kind not in "iu":
+            raise ValueError(f"actions must be integers, got dtype {actions.dtype}")
+        if actions.size and (actions.min() < 0 or actions.max() >= self.n_actions):
+            bad = actions[(actions < 0) | (actions >= self.n_actions)]
+            raise ValueError(
+                f"actions must lie in [0, {self.n_actions}) (0 idle, 1 + k*L + l transmit); "
+                f"got {bad.tolist()[:5]}"
+            )
+        return actions.astype(np.int64, copy=False)
+
+    def step(
+        self, actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, bool, dict[str, np.ndarray]]:
+        """Play one slot in every copy.
+
+        Returns ``(obs, rewards, truncated, info)``: observations ``(B, N, obs_dim)``,
+        rewards ``(B, N)``, whether the episode ended (all copies at once), and ``info`` with
+        per-user arrays ``success``, ``collision``, ``transmit``, ``rate``, ``snr_db`` (B, N) and
+        the team metrics of :data:`METRICS` (B,).
+        """
+        if self._needs_reset:
+            raise RuntimeError("the episode is over (or never started): call reset() first")
+        actions = self.validate_actions(actions)
+        cfg, K, L = self.config, self.n_channels, self.n_levels
+
+        transmit = actions > 0
+        code = np.maximum(actions - 1, 0)
+        channel, level = code // L, code % L
+        chan_flat = self._chan_base + channel  # (B, N) index into the flattened (B, K)
+        n_on_channel = np.bincount(
+            chan_flat[transmit], minlength=self.num_envs * K
+        ).reshape(self.num_envs, K)
+        others = n_on_channel.ravel()[chan_flat] - 1  # other users on my channel
+        pu_hit = transmit & self.pu_on.ravel()[chan_flat]
+
+        gain = np.take_along_axis(self.link_gain_db, channel[..., None], axis=2)[..., 0]
+        snr_db = self.level_db[level] + gain
+        snr = 10.0 ** (snr_db / 10.0)
+        if self._capture_lin is None:
+            success = transmit & (others == 0) & ~pu_hit
+            sinr = snr
+        else:
+            power_on_channel = np.bincount(
+                chan_flat[transmit], weights=snr[transmit], minlength=self.num_envs * K
+            )
+            interference = np.maximum(power_on_channel[chan_flat] - snr * transmit, 0.0)
+            sinr = snr / (1.0 + interference)
+            success = transmit & ~pu_hit & (sinr >= self._capture_lin)
+        collision = transmit & ~success & ((others > 0) | pu_hit)
+        rate = np.where(success, np.log2(1.0 + sinr), 0.0)
+        rewards = (
+            rate
+            - np.where(transmit, self.level_cost[level], 0.0)
+            - cfg.collision_penalty * (collision & ~pu_hit)
+            - cfg.pu_penalty * pu_hit
+        )
+
+        # Next observation: own last action, ACK, observed SNR (0 unless it got through).
+        obs = self.obs
+        obs.fill(0.0)
+        obs.ravel()[self._user_base + actions] = 1.0
+        obs[:, :, self.n_actions] = success
+        obs[:, :, self.n_actions + 1] = np.where(
+            success, np.clip(snr_db / cfg.snr_obs_scale_db, -1.0, 1.0), 0.0
+        )
+        self.t += 1
+        if cfg.include_slot_fraction:
+            obs[:, :, self.n_actions + 2] = self.t / cfg.max_cycles
+
+        self.cum_throughput += rate
+        info = {
+            "transmit": transmit,
+            "success": success,
+            "collision": collision,
+            "rate": rate,
+            "snr_db": np.where(transmit, snr_db, 0.0),
+            **self._team_metrics(rewards, transmit, success, collision, chan_flat),
+        }
+
+        # Exogenous dynamics for the next slot: drawn unconditionally (see module docstring).
+        if self.pu_mask.any():
+            u = self.rng.random(self.pu_on.shape)
+            self.pu_on = np.where(self.pu_on, u >= cfg.pu_p_off, u < cfg.pu_p_on) & self.pu_mask
+        self._draw_fading()
+
+        truncated = self.t >= cfg.max_cycles
+        self._needs_reset = truncated
+        return obs.copy(), rewards, truncated, info
+
+    def _team_metrics(
+        self,
+        rewards: np.ndarray,
+        transmit: np.ndarray,
+        success: np.ndarray,
+        collision: np.ndarray,
+        chan_flat: np.ndarray,
+    ) -> dict[str, np.ndarray]:
+        used = np.bincount(chan_flat[success], minlength=self.num_envs * self.n_channels)
+        return {
+            "utility": rewards.sum(axis=1),
+            "success_rate": success.mean(axis=1),
+            "collision_rate": collision.mean(axis=1),
+            "idle_rate": 1.0 - transmit.mean(axis=1),
+            "channel_utilisation": (used.reshape(self.num_envs, -1) > 0).mean(axis=1),
+            "fairness": jain_fairness(self.cum_throughput),
+        }
+
+    # ------------------------------------------------------------------------------ state
+    def state(self) -> np.ndarray:
+        """Global state ``(B, state_dim)`` float32 for a centralised critic."""
+        B, scale = self.num_envs, self.config.snr_obs_scale_db
+        gains = np.clip(self.link_gain_db / scale, -1.0, 1.0).reshape(B, -1)
+        slot = np.full((B, 1), min(self.t / self.config.max_cycles, 1.0))
+        return np.concatenate(
+            [self.obs.reshape(B, -1), self.pu_on, gains, slot], axis=1
+        ).astype(np.float32)
+
+
+def jain_fairness(x: np.ndarray) -> np.ndarray:
+    """Jain's index (sum x)^2 / (n * sum x^2) over the last axis; 1 where every x is 0."""
+    x = np.asarray(x, dtype=np.float64)
+    total, squares = x.sum(axis=-1), (x**2).sum(axis=-1)
+    safe = np.where(squares > 0, squares, 1.0)
+    return np.where(squares > 0, total**2 / (x.shape[-1] * safe), 1.0)

@@ -1,0 +1,143 @@
+"""PettingZoo ``ParallelEnv`` over one copy of the vectorised DSA core."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+
+from envs.dsa.config import DSAConfig, make_config
+from envs.dsa.core import METRICS, DSACore
+
+
+class DSAParallelEnv(ParallelEnv):
+    """Distributed dynamic spectrum access as a PettingZoo parallel environment.
+
+    See :mod:`envs.dsa_v0` for the table of spaces, rewards and options.
+    """
+
+    metadata = {"name": "dsa_v0", "render_modes": ["human", "ansi"], "is_parallelizable": True}
+
+    def __init__(
+        self,
+        scenario: str | DSAConfig = "basic",
+        render_mode: str | None = None,
+        **overrides: Any,
+    ) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode must be None or one of {self.metadata['render_modes']}, "
+                f"got {render_mode!r}"
+            )
+        self.config = make_config(scenario, **overrides)
+        self.render_mode = render_mode
+        self.core = DSACore(self.config, num_envs=1)
+        self.possible_agents = [f"user_{i}" for i in range(self.config.n_users)]
+        self.agents: list[str] = []
+        # Built once: PettingZoo requires the same space object on every call.
+        self._observation_spaces = {a: self.core.observation_space for a in self.possible_agents}
+        self._action_spaces = {a: self.core.action_space for a in self.possible_agents}
+        self.state_space = self.core.state_space
+        self._last: dict[str, np.ndarray] | None = None
+
+    # PettingZoo's parallel_api_test sets ``env.max_cycles``; it takes effect at reset.
+    @property
+    def max_cycles(self) -> int:
+        return self.config.max_cycles
+
+    @max_cycles.setter
+    def max_cycles(self, value: int) -> None:
+        self.config = self.config.replace(max_cycles=int(value))
+        self.core.config = self.config
+
+    def observation_space(self, agent: str) -> spaces.Box:
+        return self._observation_spaces[agent]
+
+    def action_space(self, agent: str) -> spaces.Discrete:
+        return self._action_spaces[agent]
+
+    def reset(
+        self, seed: int | None = None, options: dict | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
+        obs = self.core.reset(seed=seed)[0]
+        self.agents = self.possible_agents[:]
+        self._last = None
+        return {a: obs[i] for i, a in enumerate(self.agents)}, {a: {} for a in self.agents}
+
+    def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+        if not self.agents:
+            raise RuntimeError("step() called after the episode ended: call reset() first")
+        if set(actions) != set(self.agents):
+            missing = sorted(set(self.agents) - set(actions))
+            unknown = sorted(set(actions) - set(self.agents))
+            raise ValueError(
+                f"actions must have one entry per live agent; missing {missing}, unknown {unknown}"
+            )
+        joint = np.empty((1, len(self.agents)), dtype=np.int64)
+        for i, agent in enumerate(self.agents):
+            a = actions[agent]
+            if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
+                if not (isinstance(a, np.ndarray) and a.shape == () and a.dtype.kind in "iu"):
+                    raise ValueError(f"action of {agent} must be an integer, got {a!r}")
+            joint[0, i] = int(a)
+        obs, rewards, truncated, info = self.core.step(joint)
+        self._last = {"actions": joint[0], **{k: v[0] for k, v in info.items()}}
+
+        team = {m: float(info[m][0]) for m in METRICS}
+        out_obs, out_rew, out_term, out_trunc, out_info = {}, {}, {}, {}, {}
+        for i, agent in enumerate(self.agents):
+            out_obs[agent] = obs[0, i]
+            out_rew[agent] = float(rewards[0, i])
+            out_term[agent] = False
+            out_trunc[agent] = truncated
+            out_info[agent] = {
+                "success": bool(info["success"][0, i]),
+                "collision": bool(info["collision"][0, i]),
+                "rate": float(info["rate"][0, i]),
+                **team,
+            }
+        if truncated:
+            self.agents = []
+        return out_obs, out_rew, out_term, out_trunc, out_info
+
+    def state(self) -> np.ndarray:
+        return self.core.state()[0]
+
+    def render(self) -> str | None:
+        if self.render_mode is None:
+            return None
+        text = render_slot(self.core, self._last)
+        if self.render_mode == "human":
+            print(text)
+            return None
+        return text
+
+    def close(self) -> None:
+        pass
+
+
+def render_slot(core: DSACore, last: dict[str, np.ndarray] | None) -> str:
+    """A readable table of the last slot of copy 0 (``ansi`` and ``human`` render modes)."""
+    cfg = core.config
+    pu = "".join("#" if on else ("." if m else "-") for on, m in zip(core.pu_on[0], core.pu_mask))
+    lines = [f"slot {core.t}/{cfg.max_cycles}  PU next slot [{pu}]  (# on, . off, - none)"]
+    if last is None:
+        lines.append("(no slot played yet)")
+        return "\n".join(lines)
+    lines.append(f"{'user':>8} {'action':>12} {'result':>9} {'SNR dB':>7} {'rate':>6}")
+    for i, a in enumerate(last["actions"]):
+        if a == 0:
+            what, result = "idle", "-"
+        else:
+            k, lvl = divmod(int(a) - 1, cfg.n_levels)
+            what = f"ch{k} lvl{lvl}"
+            result = "OK" if last["success"][i] else ("COLLISION" if last["collision"][i] else "FAIL")
+        snr = f"{last['snr_db'][i]:7.1f}" if a else f"{'':7}"
+        lines.append(f"{'user_' + str(i):>8} {what:>12} {result:>9} {snr} {last['rate'][i]:6.2f}")
+    lines.append(
+        f"utility {last['utility']:.2f}  success {last['success_rate']:.2f}  "
+        f"collision {last['collision_rate']:.2f}  fairness {last['fairness']:.2f}"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,72 @@
+"""Evaluate DSA policies against the conventional baselines and the genie oracle.
+
+    python scripts/evaluate_dsa.py --scenario all            # baselines on every preset
+    python scripts/evaluate_dsa.py RUN_DIR                   # a trained run vs the baselines
+
+Prints, per scenario, each policy's utility (team reward per slot, mean +- 95% CI over
+episodes), its fraction of the oracle's utility, success, collision and fairness.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from envs.dsa import PRESETS, baseline_policies, evaluate, make_config
+
+
+def evaluation_table(policies: dict, config, episodes: int, seed: int) -> list[dict]:
+    """One row per policy; every policy sees the same channel realisation (same seed)."""
+    results = {name: evaluate(p, config, episodes=episodes, seed=seed) for name, p in policies.items()}
+    oracle = results["oracle"].mean() if "oracle" in results else float("nan")
+    return [
+        {
+            "policy": name,
+            "utility": r.mean(),
+            "ci95": r.ci95(),
+            "vs_oracle": r.mean() / oracle,
+            "success": r.mean("success_rate"),
+            "collision": r.mean("collision_rate"),
+            "fairness": r.mean("fairness"),
+        }
+        for name, r in results.items()
+    ]
+
+
+def print_table(title: str, rows: list[dict]) -> None:
+    print(f"\n{title}")
+    print(f"{'policy':>12} {'utility':>16} {'vs oracle':>9} {'success':>8} {'collision':>9} {'fairness':>8}")
+    for r in rows:
+        print(
+            f"{r['policy']:>12} {r['utility']:8.3f} +-{r['ci95']:6.3f} {r['vs_oracle']:9.1%} "
+            f"{r['success']:8.3f} {r['collision']:9.3f} {r['fairness']:8.3f}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", nargs="?", type=Path, help="a training run folder")
+    parser.add_argument(
+        "--scenario", default=None, help=f"preset, or 'all' ({', '.join(PRESETS)}); default: the run's"
+    )
+    parser.add_argument("--episodes", type=int, default=64, help="evaluation episodes per policy")
+    parser.add_argument("--seed", type=int, default=10_000, help="evaluation seed (channel realisation)")
+    args = parser.parse_args(argv)
+
+    if args.run_dir is None:
+        names = list(PRESETS) if args.scenario in (None, "all") else [args.scenario]
+        for name in names:
+            if name not in PRESETS:
+                parser.error(f"unknown scenario {name!r}; choose one of {sorted(PRESETS)} or 'all'")
+            cfg = make_config(name)
+            rows = evaluation_table(baseline_policies(cfg), cfg, args.episodes, args.seed)  # p tuned on seed 0
+            print_table(f"scenario {name} ({args.episodes} episodes, seed {args.seed})", rows)
+        return 0
+    print(f"error: evaluating a run folder needs the learner (not installed yet): {args.run_dir}",
+          file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
