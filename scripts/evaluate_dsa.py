@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 from envs.dsa import PRESETS, baseline_policies, evaluate, make_config
+from marl_prune.policy import ActorPolicy
+from marl_prune.train import load_trained_actors
 
 
 def evaluation_table(policies: dict, config, episodes: int, seed: int) -> list[dict]:
@@ -36,10 +38,10 @@ def evaluation_table(policies: dict, config, episodes: int, seed: int) -> list[d
 
 def print_table(title: str, rows: list[dict]) -> None:
     print(f"\n{title}")
-    print(f"{'policy':>12} {'utility':>16} {'vs oracle':>9} {'success':>8} {'collision':>9} {'fairness':>8}")
+    print(f"{'policy':>18} {'utility':>16} {'vs oracle':>9} {'success':>8} {'collision':>9} {'fairness':>8}")
     for r in rows:
         print(
-            f"{r['policy']:>12} {r['utility']:8.3f} +-{r['ci95']:6.3f} {r['vs_oracle']:9.1%} "
+            f"{r['policy']:>18} {r['utility']:8.3f} +-{r['ci95']:6.3f} {r['vs_oracle']:9.1%} "
             f"{r['success']:8.3f} {r['collision']:9.3f} {r['fairness']:8.3f}"
         )
 
@@ -63,9 +65,21 @@ def main(argv: list[str] | None = None) -> int:
             rows = evaluation_table(baseline_policies(cfg), cfg, args.episodes, args.seed)  # p tuned on seed 0
             print_table(f"scenario {name} ({args.episodes} episodes, seed {args.seed})", rows)
         return 0
-    print(f"error: evaluating a run folder needs the learner (not installed yet): {args.run_dir}",
-          file=sys.stderr)
-    return 2
+    try:
+        actors, config = load_trained_actors(args.run_dir)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.scenario not in (None, config.scenario):
+        parser.error(f"the run was trained on {config.scenario!r}; evaluating on another scenario "
+                     "needs the same observation and action sizes")
+    cfg = config.env_config()
+    policies = {"learned": ActorPolicy(actors, greedy=True),
+                "learned (sampled)": ActorPolicy(actors, greedy=False),
+                **baseline_policies(cfg)}
+    rows = evaluation_table(policies, cfg, args.episodes, args.seed)
+    print_table(f"run {args.run_dir} on {config.scenario} ({args.episodes} episodes, seed {args.seed})", rows)
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,52 @@
+"""Checkpoints that load without executing code: ``torch.save`` of tensors and plain data,
+read back with ``torch.load(weights_only=True)``, written atomically (a kill never leaves a
+half-written file behind)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def save_checkpoint(payload: dict[str, Any], path: Path) -> None:
+    """Write ``payload`` to ``path`` through a temporary file and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint; a missing, truncated or foreign file raises ValueError."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no checkpoint at {path}")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # torch raises several types for corrupt or unsafe files
+        raise ValueError(f"checkpoint {path} is corrupt or not a marl_prune checkpoint: {e}") from e
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"checkpoint {path} is not a marl_prune checkpoint")
+    return payload
+
+
+CHECKPOINT_FORMAT = "marl_prune/checkpoint-v1"
+
+
+def numpy_rng_state(rng: np.random.Generator) -> str:
+    """The generator's full state as JSON (plain text, so it needs no unpickling)."""
+    return json.dumps(rng.bit_generator.state)
+
+
+def restore_numpy_rng(state: str) -> np.random.Generator:
+    data = json.loads(state)
+    bit_generator = getattr(np.random, data["bit_generator"])()
+    bit_generator.state = data
+    return np.random.Generator(bit_generator)

@@ -1,0 +1,156 @@
+"""GAE, the batched recurrent actors, and chunked BPTT against full-sequence references."""
+
+import pytest
+import torch
+from torch import nn
+
+from marl_prune.models import CentralCritic, RecurrentAgents, StackedGRUCell, StackedLinear, ValueNormalizer
+from marl_prune.ppo import Rollout, UpdateSettings, _chunk_starts, _chunks, compute_gae, ppo_update
+
+
+def test_gae_by_hand_with_truncation_bootstrap():
+    rewards = torch.tensor([1.0, 2.0, 3.0])
+    values = torch.tensor([0.5, 1.0, 1.5])
+    # slot 1 ends an episode by truncation: its next value is the final state's value (4.0)
+    next_values = torch.tensor([1.0, 4.0, 2.0])
+    episode_end = torch.tensor([False, True, False])
+    adv, ret = compute_gae(rewards, values, next_values, episode_end, gamma=0.5, lam=0.5)
+    assert adv.tolist() == pytest.approx([1.75, 3.0, 2.5])
+    assert ret.tolist() == pytest.approx([2.25, 4.0, 4.0])
+
+
+def test_gae_lambda_one_is_discounted_return_minus_value():
+    torch.manual_seed(0)
+    r, v = torch.rand(6, 3), torch.rand(6, 3)
+    bootstrap = torch.rand(3)
+    next_v = torch.cat([v[1:], bootstrap[None]])
+    adv, _ = compute_gae(r, v, next_v, torch.zeros(6, dtype=torch.bool), gamma=0.9, lam=1.0)
+    g = bootstrap.clone()
+    for t in reversed(range(6)):
+        g = r[t] + 0.9 * g
+        assert torch.allclose(adv[t], g - v[t], atol=1e-6)
+
+
+def test_stacked_layers_equal_per_agent_torch_layers():
+    torch.manual_seed(0)
+    cell, lin = StackedGRUCell(3, 5, 4), StackedLinear(3, 5, 2)
+    x, h = torch.randn(7, 3, 5), torch.randn(7, 3, 4)
+    out, y = cell(x, h), lin(x)
+    for s in range(3):
+        ref = nn.GRUCell(5, 4)
+        ref_lin = nn.Linear(5, 2)
+        with torch.no_grad():
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(ref, name).copy_(getattr(cell, name)[s])
+            ref_lin.weight.copy_(lin.weight[s]), ref_lin.bias.copy_(lin.bias[s])
+        assert torch.allclose(out[:, s], ref(x[:, s], h[:, s]), atol=1e-6)
+        assert torch.allclose(y[:, s], ref_lin(x[:, s]), atol=1e-6)
+
+
+def test_shared_parameters_give_one_stack_for_all_users():
+    torch.manual_seed(0)
+    actors = RecurrentAgents(n_agents=4, obs_dim=5, out_dim=3, hidden_size=8, share_parameters=True)
+    assert actors.gru.weight_hh.shape == (1, 24, 8)
+    obs = torch.randn(2, 1, 5).expand(2, 4, 5)  # every user sees the same observation
+    logits, _ = actors.step(obs, actors.initial_hidden(2))
+    assert torch.allclose(logits, logits[:, :1].expand_as(logits))
+
+
+def _sequence(T=12, B=3, N=2, D=5, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    obs = torch.randn(T, B, N, D, generator=g)
+    start = torch.zeros(T, B, dtype=torch.bool)
+    start[0] = True
+    start[6] = True  # an episode boundary inside the sequence
+    return obs, start
+
+
+def test_chunk_replay_reproduces_rollout_outputs():
+    torch.manual_seed(0)
+    actors = RecurrentAgents(2, 5, 4, hidden_size=6)
+    obs, start = _sequence()
+    T, B = start.shape
+    # the rollout: step by step, recording the hidden state entering every slot
+    h, hidden, outs = actors.initial_hidden(B), [], []
+    with torch.no_grad():
+        for t in range(T):
+            hidden.append(h)
+            out, h = actors.step(obs[t], h * (~start[t]).float()[:, None, None])
+            outs.append(out)
+    hidden, outs = torch.stack(hidden), torch.stack(outs)
+    for chunk in (1, 3, 4, 12):
+        with torch.no_grad():
+            replay = actors.unroll(_chunks(obs, chunk), _chunk_starts(hidden, chunk), _chunks(start, chunk))
+        assert torch.allclose(replay, _chunks(outs, chunk), atol=1e-6), chunk
+
+
+def _reference_logprobs(actors, obs, start, actions):
+    """Full-sequence BPTT with torch's own GRUCell / Linear for every user separately."""
+    T, B, N, _ = obs.shape
+    logps = []
+    for n in range(N):
+        enc = lambda x: torch.relu(x @ actors.encoder.weight[n].T + actors.encoder.bias[n])  # noqa: E731
+        h = torch.zeros(B, actors.hidden_size)
+        per_t = []
+        for t in range(T):
+            h = h * (~start[t]).float()[:, None]
+            h = torch._VF.gru_cell(enc(obs[t, :, n]), h, actors.gru.weight_ih[n], actors.gru.weight_hh[n],
+                                   actors.gru.bias_ih[n], actors.gru.bias_hh[n])
+            logits = h @ actors.head.weight[n].T + actors.head.bias[n]
+            per_t.append(torch.log_softmax(logits, -1).gather(-1, actions[t, :, n, None])[:, 0])
+        logps.append(torch.stack(per_t))
+    return torch.stack(logps, dim=-1)  # (T, B, N)
+
+
+def _one_step_gradient(actors, chunk, obs, start, actions, adv):
+    """Parameter change of one plain SGD step (lr 1) of the PPO update = minus the gradient."""
+    T, B, N, _ = obs.shape
+    critic = CentralCritic(3, 4)
+    with torch.no_grad():
+        old = actors.unroll(obs, actors.initial_hidden(B), start)
+        logp = torch.log_softmax(old, -1).gather(-1, actions[..., None])[..., 0]
+    rollout = Rollout(
+        obs=obs, state=torch.zeros(T, B, 3), actions=actions, logprobs=logp,
+        rewards=adv, values=torch.zeros(T, B), next_values=torch.zeros(T, B),
+        episode_start=start, episode_end=torch.zeros(T, dtype=torch.bool),
+        actor_hidden=torch.zeros(T, B, N, actors.hidden_size), critic_hidden=None,
+    )
+    settings = UpdateSettings(update_epochs=1, num_minibatches=1, bptt_chunk=chunk, clip_coef=None,
+                              ent_coef=0.0, vf_coef=0.0, max_grad_norm=1e9, norm_adv=False,
+                              gamma=0.0, gae_lambda=0.0)  # gamma 0: advantages = rewards
+    before = [p.detach().clone() for p in actors.parameters()]
+    opt = torch.optim.SGD([*actors.parameters(), *critic.parameters()], lr=1.0)
+    ppo_update(rollout, actors, critic, None, opt, settings, torch.Generator().manual_seed(0))
+    return [b - p.detach() for b, p in zip(before, actors.parameters())]
+
+
+def test_chunk_covering_the_sequence_equals_full_bptt_gradient():
+    torch.manual_seed(0)
+    obs, start = _sequence(T=12)
+    T, B, N, _ = obs.shape
+    actions = torch.randint(0, 4, (T, B, N))
+    adv = torch.randn(T, B)
+    actors = RecurrentAgents(N, 5, 4, hidden_size=6)
+    reference = RecurrentAgents(N, 5, 4, hidden_size=6)
+    reference.load_state_dict(actors.state_dict())
+
+    grads = _one_step_gradient(actors, chunk=12, obs=obs, start=start, actions=actions, adv=adv)
+    loss = -(adv[..., None] * _reference_logprobs(reference, obs, start, actions)).mean()
+    ref_grads = torch.autograd.grad(loss, list(reference.parameters()))
+    for g, r in zip(grads, ref_grads):
+        assert torch.allclose(g, r, atol=1e-6)
+
+    # shorter chunks truncate the backward pass: the gradient really changes
+    actors2 = RecurrentAgents(N, 5, 4, hidden_size=6)
+    actors2.load_state_dict(reference.state_dict())
+    truncated = _one_step_gradient(actors2, chunk=3, obs=obs, start=start, actions=actions, adv=adv)
+    assert not torch.allclose(truncated[3], ref_grads[3], atol=1e-6)  # gru.weight_hh
+
+
+def test_value_normalizer_tracks_mean_and_std():
+    norm = ValueNormalizer(beta=0.9)
+    x = torch.tensor([10.0, 12.0, 14.0])
+    for _ in range(200):
+        norm.update(x)
+    assert norm.normalize(x).tolist() == pytest.approx([-1.2247, 0.0, 1.2247], abs=1e-3)
+    assert torch.allclose(norm.denormalize(norm.normalize(x)), x)

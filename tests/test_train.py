@@ -1,0 +1,168 @@
+"""Training end to end: determinism, kill-and-resume, TensorBoard tags, bad input."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from envs.dsa import DSACore
+from marl_prune.checkpoint import load_checkpoint
+from marl_prune.config import TrainConfig
+from marl_prune.train import CHECKPOINT, train
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = dict(
+    num_envs=4, num_steps=20, bptt_chunk=10, hidden_size=16, critic_hidden=16,
+    eval_episodes=4, eval_every=2, env={"max_cycles": 30}, progress=False,
+)
+TINY_ARGS = [
+    "--num-envs", "4", "--num-steps", "20", "--bptt-chunk", "10", "--hidden-size", "16",
+    "--critic-hidden", "16", "--eval-episodes", "4", "--eval-every", "2", "--env", "max_cycles=30",
+    "--no-progress",
+]
+REQUIRED_TAGS = {
+    "charts/utility", "charts/utility_vs_oracle", "charts/success_rate", "charts/collision_rate",
+    "charts/fairness", "charts/SPS", "losses/policy", "losses/value", "losses/entropy",
+    "losses/approx_kl", "losses/clipfrac", "losses/explained_variance",
+}
+
+
+def _comparable(metrics):
+    return {k: v for k, v in metrics.items() if k != "run_dir"}
+
+
+def _weights(run_dir):
+    return load_checkpoint(Path(run_dir) / CHECKPOINT)["actors"]
+
+
+@pytest.mark.parametrize("overrides", [{}, {"critic": "local", "scenario": "pu"}, {"algo": "a2c"}],
+                         ids=["iagc", "ippo-pu", "a2c"])
+def test_same_seed_trains_identically(tmp_path, overrides):
+    cfg = dict(TINY, iterations=3, runs_dir=str(tmp_path), **overrides)
+    a = train(TrainConfig(**cfg, run_name="a"))
+    b = train(TrainConfig(**cfg, run_name="b"))
+    c = train(TrainConfig(**{**cfg, "seed": 2}, run_name="c"))
+    assert _comparable(a) == _comparable(b)
+    wa, wb, wc = _weights(a["run_dir"]), _weights(b["run_dir"]), _weights(c["run_dir"])
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert not all(torch.equal(wa[k], wc[k]) for k in wa)
+
+
+def _run_script(args, **kwargs):
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "train_dsa.py"), *args],
+                          capture_output=True, text=True, cwd=ROOT, **kwargs)
+
+
+def test_killed_run_resumes_to_the_same_result(tmp_path):
+    common = [*TINY_ARGS, "--iterations", "8", "--checkpoint-every", "1", "--scenario", "pu",
+              "--runs-dir", str(tmp_path)]
+    reference = _run_script([*common, "--run-name", "whole"])
+    assert reference.returncode == 0, reference.stderr
+
+    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "train_dsa.py"), *common,
+                             "--run-name", "killed"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpt = tmp_path / "killed" / CHECKPOINT
+    deadline = time.time() + 120
+    while time.time() < deadline:  # kill it once it is part-way through
+        if ckpt.exists() and load_checkpoint(ckpt)["iteration"] >= 3:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = load_checkpoint(ckpt)["iteration"]
+    assert killed_at < 8 and not (tmp_path / "killed" / "metrics.json").exists()
+
+    resumed = _run_script(["--resume", str(tmp_path / "killed")])
+    assert resumed.returncode == 0, resumed.stderr
+    whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    again = json.loads((tmp_path / "killed" / "metrics.json").read_text())
+    assert whole == again
+    wa, wb = _weights(tmp_path / "whole"), _weights(tmp_path / "killed")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_script_writes_the_tensorboard_tags(tmp_path):
+    result = _run_script([*TINY_ARGS, "--iterations", "2", "--runs-dir", str(tmp_path), "--run-name", "smoke"])
+    assert result.returncode == 0, result.stderr
+    assert "of the oracle" in result.stdout
+    acc = EventAccumulator(str(tmp_path / "smoke"))
+    acc.Reload()
+    tags = set(acc.Tags()["scalars"])
+    assert REQUIRED_TAGS <= tags
+    assert {"eval/utility", "eval/utility_vs_oracle"} <= tags
+    assert len(acc.Scalars("charts/utility")) == 2
+    assert "hyperparameters/text_summary" in acc.Tags()["tensors"]
+    config = json.loads((tmp_path / "smoke" / "config.json").read_text())
+    assert config["num_envs"] == 4 and config["env"] == {"max_cycles": 30}
+
+
+def test_config_file_and_overrides(tmp_path):
+    (tmp_path / "run.toml").write_text(
+        'scenario = "snr"\niterations = 1\nnum_envs = 2\nnum_steps = 10\nbptt_chunk = 5\n'
+        'eval_episodes = 2\n[env]\nmax_cycles = 10\n'
+    )
+    result = _run_script(["--config", str(tmp_path / "run.toml"), "--seed", "5", "--env", "gain_std_db=1.0",
+                          "--runs-dir", str(tmp_path), "--run-name", "fromfile", "--no-progress"])
+    assert result.returncode == 0, result.stderr
+    config = json.loads((tmp_path / "fromfile" / "config.json").read_text())
+    assert config["scenario"] == "snr" and config["seed"] == 5 and config["num_envs"] == 2
+    assert config["env"] == {"max_cycles": 10, "gain_std_db": 1.0}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--scenario", "nope"], "invalid choice: 'nope'"),
+        (["--env", "n_user=3"], "unknown DSAConfig field"),
+        (["--bptt-chunk", "7"], "bptt_chunk must divide num_steps"),
+        (["--resume", "/nonexistent/run"], "not a run folder"),
+    ],
+)
+def test_bad_input_fails_with_a_clear_message(args, message, tmp_path):
+    result = _run_script([*args, "--runs-dir", str(tmp_path)])
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_unknown_key_in_config_file(tmp_path):
+    (tmp_path / "bad.toml").write_text("learning_rat = 0.1\n")
+    result = _run_script(["--config", str(tmp_path / "bad.toml")])
+    assert result.returncode == 2 and "unknown config key(s): ['learning_rat']" in result.stderr
+
+
+def test_corrupt_checkpoint_is_rejected(tmp_path):
+    result = _run_script([*TINY_ARGS, "--iterations", "1", "--runs-dir", str(tmp_path), "--run-name", "r"])
+    assert result.returncode == 0, result.stderr
+    ckpt = tmp_path / "r" / CHECKPOINT
+    ckpt.write_bytes(ckpt.read_bytes()[:200])
+    result = _run_script(["--resume", str(tmp_path / "r")])
+    assert result.returncode == 2 and "corrupt" in result.stderr
+
+
+def test_nan_rewards_stop_training_with_an_error(tmp_path, monkeypatch):
+    step = DSACore.step
+
+    def poisoned(self, actions):
+        obs, rewards, truncated, info = step(self, actions)
+        return obs, np.full_like(rewards, np.nan), truncated, info
+
+    monkeypatch.setattr(DSACore, "step", poisoned)
+    with pytest.raises(FloatingPointError, match="non-finite loss"):
+        train(TrainConfig(**TINY, iterations=1, runs_dir=str(tmp_path)))
+
+
+def test_existing_run_folder_is_not_overwritten(tmp_path):
+    cfg = TrainConfig(**TINY, iterations=1, runs_dir=str(tmp_path), run_name="same")
+    train(cfg)
+    with pytest.raises(ValueError, match="exists already"):
+        train(cfg)
+    assert os.path.exists(tmp_path / "same" / "metrics.json")
