@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from envs.dsa import PRESETS, make_config
+from marl_prune.pruning import MODES, SCHEDULES, SCOPES, Horizon, make_schedule
+from marl_prune.pruning.schedules import BASES
 
 
 @dataclass
@@ -82,6 +84,44 @@ class TrainConfig:
     """Normalise advantages per minibatch."""
     value_norm: bool = True
     """Train the critic on running-normalised returns."""
+    # --- gradual pruning of the actors (SPEC §4)
+    prune_schedule: str = "none"
+    """none (dense), linear, polynomial or harmonic."""
+    final_sparsity: float = 0.9
+    """s_f: sparsity of the deployed actors."""
+    initial_sparsity: float = 0.0
+    """s_i: sparsity where the schedule starts after the warm-up."""
+    prune_warmup: int = 30
+    """e_w: dense iterations before the first pruning event."""
+    prune_end_lock: int = 30
+    """E_lock: last scheduled iterations held at final_sparsity."""
+    prune_every: int = 5
+    """Iterations between pruning events."""
+    prune_scope: str = "global"
+    """global (one ranking per agent), layerwise (same fraction per tensor) or lamp (LAMP amounts)."""
+    prune_score: str = "magnitude"
+    """magnitude, or random (the random-pruning baseline)."""
+    prune_mode: str = "reference"
+    """reference: zero at events, train freely between them; strict: masks enforced between
+    events, regrown weights restart at zero with reset optimiser state."""
+    prune_head: bool = False
+    """Also prune the actors' output heads (global ranking tends to empty them)."""
+    prune_critic: bool = False
+    """Prune the critic's weights on the same schedule (it stays dense by default)."""
+    poly_power: float = 3.0
+    """k of the polynomial schedule (and of a polynomial harmonic base)."""
+    harmonic_base: str = "linear"
+    """Base curve of the harmonic schedule: linear, cosine or polynomial."""
+    harmonic_amplitude: float = 0.1
+    """A0: amplitude of the harmonic oscillation."""
+    harmonic_period: float = 100.0
+    """T0: period of the oscillation in iterations."""
+    harmonic_decay: float = 0.0
+    """lam: exponential decay rate of the amplitude per iteration."""
+    harmonic_stretch: float = 0.0
+    """r: growth rate of the period per iteration."""
+    finetune_iterations: int = 0
+    """Extra iterations after the final hard prune, training with the mask fixed."""
     # --- evaluation, logging, checkpoints
     eval_every: int = 50
     """Evaluate the greedy policy every this many iterations (0: only at the end)."""
@@ -110,11 +150,45 @@ class TrainConfig:
             (self.learning_rate > 0, "learning_rate", "must be > 0"),
             (0 <= self.gamma <= 1 and 0 <= self.gae_lambda <= 1, "gamma", "and gae_lambda must lie in [0, 1]"),
             (self.hidden_size >= 1 and self.critic_hidden >= 1, "hidden_size", "must be >= 1"),
+            (self.prune_schedule in ("none", *SCHEDULES), "prune_schedule",
+             f"must be none or one of {SCHEDULES}"),
+            (0.0 <= self.initial_sparsity <= self.final_sparsity < 1.0, "final_sparsity",
+             "must satisfy 0 <= initial_sparsity <= final_sparsity < 1"),
+            (self.prune_every >= 1, "prune_every", "must be >= 1"),
+            (self.prune_scope in SCOPES, "prune_scope", f"must be one of {SCOPES}"),
+            (self.prune_score in ("magnitude", "random"), "prune_score", "must be magnitude or random"),
+            (self.prune_mode in MODES, "prune_mode", f"must be one of {MODES}"),
+            (self.harmonic_base in BASES, "harmonic_base", f"must be one of {BASES}"),
+            (self.finetune_iterations >= 0, "finetune_iterations", "must be >= 0"),
         ]
         for ok, name, message in checks:
             if not ok:
                 raise ValueError(f"TrainConfig.{name} {message}, got {getattr(self, name)!r}")
         make_config(self.scenario, **self.env)  # unknown or invalid env overrides raise here
+        if self.prune_schedule != "none":
+            self.pruning_horizon()  # warm-up and end-lock must leave room for the schedule
+
+    @property
+    def pruning(self) -> bool:
+        return self.prune_schedule != "none"
+
+    def pruning_horizon(self) -> Horizon:
+        try:
+            return Horizon(self.iterations, self.prune_warmup, self.prune_end_lock)
+        except ValueError as e:
+            raise ValueError(f"TrainConfig.prune_warmup/prune_end_lock/iterations: {e}") from None
+
+    def sparsity_schedule(self):
+        """The target sparsity as a function of the iteration."""
+        params = {}
+        if self.prune_schedule == "polynomial":
+            params = {"power": self.poly_power}
+        elif self.prune_schedule == "harmonic":
+            params = {"base": self.harmonic_base, "amplitude": self.harmonic_amplitude,
+                      "period": self.harmonic_period, "decay": self.harmonic_decay,
+                      "stretch": self.harmonic_stretch, "power": self.poly_power}
+        return make_schedule(self.prune_schedule, self.pruning_horizon(), self.final_sparsity,
+                             self.initial_sparsity, **params)
 
     def env_config(self):
         """The resolved DSAConfig."""
@@ -181,9 +255,7 @@ def _parse_env_override(text: str) -> tuple[str, Any]:
 def build_parser(description: str) -> argparse.ArgumentParser:
     """An argparse parser with one option per TrainConfig field (defaults left unset so that
     only the options given on the command line override a config file)."""
-    parser = argparse.ArgumentParser(
-        description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--config", type=Path, help="TOML or YAML file of config keys")
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR",
                         help="continue an interrupted run from its last checkpoint")
@@ -204,9 +276,21 @@ def build_parser(description: str) -> argparse.ArgumentParser:
         else:
             base = int if kind is int else float if kind is float else str
             parser.add_argument(flag, type=base, default=None, help=help_text,
-                                **({"choices": sorted(PRESETS)} if f.name == "scenario" else {}))
+                                choices=_CHOICES.get(f.name))
     parser.set_defaults(_description=description)
     return parser
+
+
+_CHOICES = {
+    "scenario": sorted(PRESETS),
+    "critic": ["global", "local"],
+    "algo": ["ppo", "a2c"],
+    "prune_schedule": ["none", *SCHEDULES],
+    "prune_scope": list(SCOPES),
+    "prune_score": ["magnitude", "random"],
+    "prune_mode": list(MODES),
+    "harmonic_base": list(BASES),
+}
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

@@ -34,6 +34,7 @@ from marl_prune.config import TrainConfig, load_run_config, save_config
 from marl_prune.models import CentralCritic, RecurrentAgents, ValueNormalizer
 from marl_prune.policy import ActorPolicy
 from marl_prune.ppo import Rollout, UpdateSettings, ppo_update
+from marl_prune.pruning import GradualPruner
 
 CHECKPOINT = Path("checkpoints") / "latest.pt"
 
@@ -48,6 +49,26 @@ def build_models(config: TrainConfig, core: DSACore) -> tuple[RecurrentAgents, t
     else:
         critic = RecurrentAgents(core.n_users, core.obs_dim, 1, config.critic_hidden, head_gain=1.0)
     return actors, critic
+
+
+def actor_prunable_names(prune_head: bool) -> list[str]:
+    """The actor tensors that gradual pruning acts on (SPEC §4): Linear and GRU weights."""
+    return ["encoder.weight", "gru.weight_ih", "gru.weight_hh"] + (["head.weight"] if prune_head else [])
+
+
+def build_pruners(config: TrainConfig, actors, critic, optimizer) -> list[GradualPruner]:
+    """The actors' pruner (per agent), and the critic's when ``prune_critic``."""
+    if not config.pruning:
+        return []
+    common = dict(schedule=config.sparsity_schedule(), every=config.prune_every, score=config.prune_score,
+                  scope=config.prune_scope, mode=config.prune_mode, optimizer=optimizer)
+    pruners = [GradualPruner(actors, actor_prunable_names(config.prune_head), per_stack=True,
+                             generator=torch.Generator().manual_seed(config.seed + 3), **common)]
+    if config.prune_critic:
+        names = [n for n, p in critic.named_parameters() if "weight" in n and p.dim() >= 2]
+        pruners.append(GradualPruner(critic, names, per_stack=config.critic == "local",
+                                     generator=torch.Generator().manual_seed(config.seed + 4), **common))
+    return pruners
 
 
 def load_trained_actors(run_dir: Path | str) -> tuple[RecurrentAgents, TrainConfig]:
@@ -104,6 +125,7 @@ def train(config: TrainConfig, resume_dir: Path | str | None = None) -> dict[str
     optimizer = torch.optim.Adam(
         [*actors.parameters(), *critic.parameters()], lr=config.learning_rate, eps=1e-5
     )
+    pruners = build_pruners(config, actors, critic, optimizer)
     local = config.critic == "local"
     ppo_algo = config.algo == "ppo"
     settings = UpdateSettings(
@@ -140,6 +162,8 @@ def train(config: TrainConfig, resume_dir: Path | str | None = None) -> dict[str
         actor_h, starting = checkpoint["actor_h"].to(device), checkpoint["starting"].to(device)
         critic_h = checkpoint["critic_h"].to(device) if local else None
         start_iteration, global_step = checkpoint["iteration"], checkpoint["global_step"]
+        for pruner, state in zip(pruners, checkpoint["pruners"]):
+            pruner.load_state_dict(state)
 
     writer = SummaryWriter(str(run_dir), purge_step=global_step if checkpoint else None)
     if checkpoint is None:
@@ -161,10 +185,13 @@ def train(config: TrainConfig, resume_dir: Path | str | None = None) -> dict[str
 
     progress = Progress(config.iterations, enabled=config.progress)
     metrics: dict[str, float] = {}
-    for iteration in range(start_iteration, config.iterations):
+    total_iterations = config.iterations + config.finetune_iterations
+    for iteration in range(start_iteration, total_iterations):
         t_start = time.perf_counter()
         if config.anneal_lr:
-            optimizer.param_groups[0]["lr"] = config.learning_rate * (1.0 - iteration / config.iterations)
+            optimizer.param_groups[0]["lr"] = config.learning_rate * (1.0 - iteration / total_iterations)
+        # pruning events (the schedule covers the first `iterations`; fine-tuning keeps the mask)
+        events = [p.event(iteration) for p in pruners] if iteration < config.iterations else []
 
         # ------------------------------------------------------------ rollout
         value_shape = (T, B, N) if local else (T, B)
@@ -231,7 +258,11 @@ def train(config: TrainConfig, resume_dir: Path | str | None = None) -> dict[str
         t_update = time.perf_counter()
         rollout_time = t_update - t_start
         rollout = Rollout(**buf)
-        losses = ppo_update(rollout, actors, critic, value_norm, optimizer, settings, minibatch_gen)
+        losses = ppo_update(rollout, actors, critic, value_norm, optimizer, settings, minibatch_gen,
+                            after_step=lambda: [p.after_optimizer_step() for p in pruners])
+        done = iteration + 1
+        if done == config.iterations:  # the deployed actors are exactly at the final sparsity
+            events = [p.hard_prune(config.final_sparsity) for p in pruners]
         update_time = time.perf_counter() - t_update
         iteration_time = time.perf_counter() - t_start
 
@@ -250,15 +281,21 @@ def train(config: TrainConfig, resume_dir: Path | str | None = None) -> dict[str
             "charts/time_share_update": update_time / iteration_time,
             **{f"losses/{k}": v for k, v in losses.items()},
         }
+        if pruners:
+            metrics.update(sparsity_metrics(pruners[0], N))
+            if events and events[0] is not None:
+                metrics["pruning/pruned"] = events[0]["pruned"]
+                metrics["pruning/regrown"] = events[0]["regrown"]
+            if len(pruners) > 1:
+                metrics["sparsity/critic"] = pruners[1].sparsity()["actual"]
         for key, value in metrics.items():
             writer.add_scalar(key, value, global_step)
-        done = iteration + 1
-        if config.eval_every and done % config.eval_every == 0 and done < config.iterations:
+        if config.eval_every and done % config.eval_every == 0 and done < total_iterations:
             for key, value in evaluate_actors(actors, config, oracle_utility).items():
                 writer.add_scalar(key, value, global_step)
         progress.update(done, metrics["charts/SPS"], utility, utility / oracle_utility)
 
-        if done % config.checkpoint_every == 0 or done == config.iterations:
+        if done % config.checkpoint_every == 0 or done == total_iterations:
             save_checkpoint(
                 {
                     "format": CHECKPOINT_FORMAT,
@@ -276,6 +313,7 @@ def train(config: TrainConfig, resume_dir: Path | str | None = None) -> dict[str
                     "actor_h": actor_h.cpu(),
                     "critic_h": critic_h.cpu() if local else torch.zeros(0),
                     "starting": starting.cpu(),
+                    "pruners": [p.state_dict() for p in pruners],
                 },
                 run_dir / CHECKPOINT,
             )
@@ -286,6 +324,8 @@ def train(config: TrainConfig, resume_dir: Path | str | None = None) -> dict[str
     for key, value in final.items():
         writer.add_scalar(key, value, global_step)
     writer.close()
+    if pruners:
+        final.update({k: v for k, v in sparsity_metrics(pruners[0], N).items() if k != "sparsity/target"})
     result = {
         **final,
         "eval/oracle_utility": oracle_utility,
@@ -295,6 +335,19 @@ def train(config: TrainConfig, resume_dir: Path | str | None = None) -> dict[str
     (run_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
     result["run_dir"] = str(run_dir)  # type: ignore[assignment]
     return result
+
+
+def sparsity_metrics(pruner: GradualPruner, n_users: int) -> dict[str, float]:
+    """sparsity/target, sparsity/actual, per layer and per agent (``user_i``)."""
+    actual = pruner.sparsity()
+    out = {"sparsity/target": pruner.target, "sparsity/actual": actual["actual"]}
+    independent = pruner.module.encoder.weight.shape[0] == n_users  # one stack per user
+    for key, value in actual.items():
+        if key.startswith("layer/"):
+            out[f"sparsity/{key}"] = value
+        elif key.startswith("agent/") and independent:
+            out[f"sparsity/agent/user_{key.split('/')[1]}"] = value
+    return out
 
 
 def _expand(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

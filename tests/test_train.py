@@ -61,9 +61,15 @@ def _run_script(args, **kwargs):
                           capture_output=True, text=True, cwd=ROOT, **kwargs)
 
 
-def test_killed_run_resumes_to_the_same_result(tmp_path):
+PRUNING_ARGS = ["--prune-schedule", "harmonic", "--prune-warmup", "1", "--prune-end-lock", "1",
+                "--prune-every", "1", "--harmonic-period", "3", "--final-sparsity", "0.8",
+                "--prune-mode", "strict", "--finetune-iterations", "2"]
+
+
+@pytest.mark.parametrize("extra", [[], PRUNING_ARGS], ids=["dense", "pruned"])
+def test_killed_run_resumes_to_the_same_result(tmp_path, extra):
     common = [*TINY_ARGS, "--iterations", "8", "--checkpoint-every", "1", "--scenario", "pu",
-              "--runs-dir", str(tmp_path)]
+              "--runs-dir", str(tmp_path), *extra]
     reference = _run_script([*common, "--run-name", "whole"])
     assert reference.returncode == 0, reference.stderr
 
@@ -79,7 +85,7 @@ def test_killed_run_resumes_to_the_same_result(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     killed_at = load_checkpoint(ckpt)["iteration"]
-    assert killed_at < 8 and not (tmp_path / "killed" / "metrics.json").exists()
+    assert killed_at < (10 if extra else 8) and not (tmp_path / "killed" / "metrics.json").exists()
 
     resumed = _run_script(["--resume", str(tmp_path / "killed")])
     assert resumed.returncode == 0, resumed.stderr
@@ -166,3 +172,40 @@ def test_existing_run_folder_is_not_overwritten(tmp_path):
     with pytest.raises(ValueError, match="exists already"):
         train(cfg)
     assert os.path.exists(tmp_path / "same" / "metrics.json")
+
+
+@pytest.mark.parametrize("schedule", ["linear", "polynomial", "harmonic"])
+@pytest.mark.parametrize("mode", ["reference", "strict"])
+def test_pruned_run_ends_exactly_at_final_sparsity(tmp_path, schedule, mode):
+    cfg = TrainConfig(**TINY, iterations=6, runs_dir=str(tmp_path), prune_schedule=schedule,
+                      prune_mode=mode, prune_warmup=1, prune_end_lock=1, prune_every=2,
+                      final_sparsity=0.9, harmonic_period=4)
+    metrics = train(cfg)
+    actors = _weights(metrics["run_dir"])
+    names = ["encoder.weight", "gru.weight_ih", "gru.weight_hh"]
+    for agent in range(4):
+        total = sum(actors[n][agent].numel() for n in names)
+        zeros = sum(int((actors[n][agent] == 0).sum()) for n in names)
+        assert abs(zeros - round(0.9 * total)) <= len(names)  # within one weight per tensor
+        assert metrics[f"sparsity/agent/user_{agent}"] == pytest.approx(zeros / total)
+    assert not (actors["head.weight"] == 0).any()  # the head is excluded by default
+    acc = EventAccumulator(metrics["run_dir"])
+    acc.Reload()
+    tags = set(acc.Tags()["scalars"])
+    assert {"sparsity/target", "sparsity/actual", "pruning/pruned", "pruning/regrown",
+            "sparsity/layer/gru.weight_hh", "sparsity/agent/user_3"} <= tags
+    targets = [e.value for e in acc.Scalars("sparsity/target")]
+    assert targets[0] == 0.0 and targets[-1] == pytest.approx(0.9)
+
+
+def test_critic_pruning_and_shared_actor(tmp_path):
+    cfg = TrainConfig(**TINY, iterations=4, runs_dir=str(tmp_path), prune_schedule="linear",
+                      prune_warmup=1, prune_end_lock=1, final_sparsity=0.5, prune_critic=True,
+                      share_actor_params=True, prune_scope="lamp")
+    metrics = train(cfg)
+    assert metrics["sparsity/actual"] == pytest.approx(0.5, abs=1e-3)
+    assert not any(k.startswith("sparsity/agent/") for k in metrics)  # one shared actor
+    critic = load_checkpoint(Path(metrics["run_dir"]) / CHECKPOINT)["critic"]
+    weights = [w for k, w in critic.items() if k.endswith("weight")]
+    zeros = sum(int((w == 0).sum()) for w in weights)
+    assert zeros == pytest.approx(0.5 * sum(w.numel() for w in weights), abs=1)

@@ -1,0 +1,22 @@
+"""Pruning pieces that work on any ``nn.Module``: scores, allocators, masks, schedules, and
+the gradual pruner that applies them during training."""
+
+from marl_prune.pruning.allocate import SCOPES, allocate, allocate_amounts, keep_count
+from marl_prune.pruning.gradual import MODES, GradualPruner
+from marl_prune.pruning.masks import MaskSet, compute_masks, prune, zero_fraction
+from marl_prune.pruning.schedules import (
+    SCHEDULES,
+    Horizon,
+    harmonic_schedule,
+    linear_schedule,
+    make_schedule,
+    polynomial_schedule,
+)
+from marl_prune.pruning.scores import SCORES, lamp_scores, magnitude_scores, random_scores
+
+__all__ = [
+    "MODES", "SCHEDULES", "SCOPES", "SCORES", "GradualPruner", "Horizon", "MaskSet",
+    "allocate", "allocate_amounts", "compute_masks", "harmonic_schedule", "keep_count",
+    "lamp_scores", "linear_schedule", "magnitude_scores", "make_schedule",
+    "polynomial_schedule", "prune", "random_scores", "zero_fraction",
+]

@@ -1,0 +1,126 @@
+"""Keep-masks over a module's parameters, computed per group (per agent for stacked actors)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from torch import Tensor, nn
+
+from marl_prune.pruning.allocate import allocate
+from marl_prune.pruning.scores import SCORES
+
+
+class MaskSet:
+    """Parameter name -> bool keep-mask of the parameter's shape (True = weight kept).
+
+    Plain tensors inside, so it deep-copies, and round-trips through ``state_dict``.
+    """
+
+    def __init__(self, masks: dict[str, Tensor]):
+        self.masks = {name: m.to(torch.bool) for name, m in masks.items()}
+
+    @classmethod
+    def dense(cls, module: nn.Module, names: Iterable[str]) -> MaskSet:
+        params = dict(module.named_parameters())
+        return cls({n: torch.ones_like(params[n], dtype=torch.bool) for n in names})
+
+    def __iter__(self):
+        return iter(self.masks)
+
+    def __getitem__(self, name: str) -> Tensor:
+        return self.masks[name]
+
+    @torch.no_grad()
+    def apply(self, module: nn.Module) -> None:
+        """Zero every pruned weight of ``module``."""
+        params = dict(module.named_parameters())
+        for name, mask in self.masks.items():
+            params[name].mul_(mask.to(params[name].dtype))
+
+    @torch.no_grad()
+    def mask_gradients(self, module: nn.Module) -> None:
+        """Zero the gradients of pruned weights (call between backward and the optimiser step)."""
+        params = dict(module.named_parameters())
+        for name, mask in self.masks.items():
+            if params[name].grad is not None:
+                params[name].grad.mul_(mask.to(params[name].grad.dtype))
+
+    def sparsity(self) -> float:
+        """Fraction of masked-out entries over all masked tensors."""
+        total = sum(m.numel() for m in self.masks.values())
+        return sum(int((~m).sum()) for m in self.masks.values()) / max(total, 1)
+
+    def state_dict(self) -> dict[str, Tensor]:
+        return {name: m.clone() for name, m in self.masks.items()}
+
+    def load_state_dict(self, state: dict[str, Tensor]) -> None:
+        if set(state) != set(self.masks):
+            raise ValueError(f"mask names differ: {sorted(state)} vs {sorted(self.masks)}")
+        self.masks = {name: state[name].to(torch.bool).clone() for name in self.masks}
+
+
+def compute_masks(
+    module: nn.Module,
+    names: Iterable[str],
+    sparsity: float,
+    score: str = "magnitude",
+    scope: str = "global",
+    per_stack: bool = False,
+    generator: torch.Generator | None = None,
+) -> MaskSet:
+    """Masks at ``sparsity`` for the parameters ``names`` of ``module``.
+
+    With ``per_stack`` every parameter's leading dimension indexes an agent (see
+    :class:`~marl_prune.models.StackedLinear`), and each agent is allocated separately, so
+    every agent's network is at the target on its own.
+    """
+    if score not in SCORES:
+        raise ValueError(f"score must be one of {sorted(SCORES)}, got {score!r}")
+    params = dict(module.named_parameters())
+    names = list(names)
+    unknown = [n for n in names if n not in params]
+    if unknown:
+        raise ValueError(f"{type(module).__name__} has no parameter(s) {unknown}")
+    score_fn = SCORES[score]
+
+    def scores_of(w: Tensor) -> Tensor:
+        return score_fn(w, generator) if score == "random" else score_fn(w)
+
+    if not per_stack:
+        return MaskSet(allocate({n: scores_of(params[n]) for n in names}, sparsity, scope))
+    stacks = {params[n].shape[0] for n in names}
+    if len(stacks) != 1:
+        raise ValueError(f"per_stack needs one leading (agent) size, got {sorted(stacks)}")
+    masks = {n: torch.zeros_like(params[n], dtype=torch.bool) for n in names}
+    for s in range(stacks.pop()):
+        group = allocate({n: scores_of(params[n][s]) for n in names}, sparsity, scope)
+        for n in names:
+            masks[n][s] = group[n]
+    return MaskSet(masks)
+
+
+def prune(
+    module: nn.Module,
+    sparsity: float,
+    names: Iterable[str] | None = None,
+    score: str = "magnitude",
+    scope: str = "global",
+    per_stack: bool = False,
+) -> MaskSet:
+    """Functional one-shot pruning: compute masks, zero the pruned weights, return the masks.
+
+    ``names`` defaults to every parameter called ``*weight*`` with at least 2 dimensions (the
+    weights of Linear, Conv, GRU and stacked layers; biases and norms stay dense).
+    """
+    if names is None:
+        names = [n for n, p in module.named_parameters() if "weight" in n and p.dim() >= 2]
+    masks = compute_masks(module, names, sparsity, score=score, scope=scope, per_stack=per_stack)
+    masks.apply(module)
+    return masks
+
+
+def zero_fraction(module: nn.Module, names: Iterable[str]) -> dict[str, float]:
+    """Actual sparsity (fraction of exact zeros) of each named parameter."""
+    params = dict(module.named_parameters())
+    return {n: float((params[n] == 0).float().mean()) for n in names}
