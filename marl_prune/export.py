@@ -1,0 +1,231 @@
+"""Export trained (pruned) actors: sparse safetensors for :mod:`marl_prune.runtime`, ONNX of
+one recurrent step, and a size / latency report."""
+
+from __future__ import annotations
+
+import json
+import time
+import timeit
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from marl_prune import __version__
+from marl_prune.config import TrainConfig
+from marl_prune.models import RecurrentAgents
+from marl_prune.runtime import FORMAT, HEADER_KEY, LAYERS, CSRMatrix, SparseTeam, checksum
+
+_PARAMS = {"encoder": ("encoder.weight", "encoder.bias"), "gru_ih": ("gru.weight_ih", "gru.bias_ih"),
+           "gru_hh": ("gru.weight_hh", "gru.bias_hh"), "head": ("head.weight", "head.bias")}
+
+
+def agent_weights(actors: RecurrentAgents, agent: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Dense (weight, bias) of every layer of one agent (its stack, or the shared one)."""
+    stack = agent if actors.encoder.weight.shape[0] > 1 else 0
+    params = dict(actors.named_parameters())
+    return {layer: (params[w][stack].detach().cpu().numpy().astype(np.float32),
+                    params[b][stack].detach().cpu().numpy().astype(np.float32))
+            for layer, (w, b) in _PARAMS.items()}
+
+
+def _tensors(actors: RecurrentAgents, agents: dict[str, int], sparse: bool) -> dict[str, np.ndarray]:
+    tensors = {}
+    for name, index in agents.items():
+        for layer, (w, b) in agent_weights(actors, index).items():
+            if sparse:
+                csr = CSRMatrix.from_dense(w)
+                tensors.update({f"{name}/{layer}/values": csr.values,
+                                f"{name}/{layer}/col_indices": csr.col_indices,
+                                f"{name}/{layer}/row_ptr": csr.row_ptr})
+            else:
+                tensors[f"{name}/{layer}/weight"] = w
+            tensors[f"{name}/{layer}/bias"] = b
+    return tensors
+
+
+def export_safetensors(actors: RecurrentAgents, config: TrainConfig, path: Path,
+                       agents: dict[str, int] | None = None) -> Path:
+    """Write the actors named in ``agents`` (name -> index; default all users) as CSR parts
+    with the JSON header of :mod:`marl_prune.runtime`."""
+    from safetensors.numpy import save_file
+
+    env = config.env_config()
+    agents = agents or {f"user_{i}": i for i in range(actors.n_agents)}
+    tensors = _tensors(actors, agents, sparse=True)
+    sparsity = {
+        name: {layer: 1.0 - len(tensors[f"{name}/{layer}/values"]) / float(np.prod(w.shape))
+               for layer, (w, _) in agent_weights(actors, index).items()}
+        for name, index in agents.items()
+    }
+    header = {
+        "format": FORMAT,
+        "package_version": __version__,
+        "scenario": config.scenario,
+        "env": {k: v for k, v in vars(env).items()},
+        "observation_space": {"shape": [actors.encoder.weight.shape[-1]], "dtype": "float32"},
+        "action_space": {"n": int(actors.head.weight.shape[1])},
+        "architecture": {"type": "Linear-ReLU-GRUCell-Linear", "obs_dim": int(actors.encoder.weight.shape[-1]),
+                         "hidden_size": actors.hidden_size, "n_actions": int(actors.head.weight.shape[1]),
+                         "gates": "pytorch (r, z, n)"},
+        "agents": list(agents),
+        "sparsity": sparsity,
+        "checksum": checksum(tensors),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path), metadata={HEADER_KEY: json.dumps(header)})
+    return path
+
+
+class OneStep(nn.Module):
+    """One agent's recurrent step (obs, h) -> (logits, h') with plain torch layers (dense
+    weights holding the pruned zeros), for ONNX."""
+
+    def __init__(self, actors: RecurrentAgents, agent: int):
+        super().__init__()
+        w = agent_weights(actors, agent)
+        H, D = w["encoder"][0].shape
+        self.encoder, self.gru, self.head = nn.Linear(D, H), nn.GRUCell(H, H), nn.Linear(H, w["head"][0].shape[0])
+        with torch.no_grad():
+            for module, layer in ((self.encoder, "encoder"), (self.head, "head")):
+                module.weight.copy_(torch.from_numpy(w[layer][0]))
+                module.bias.copy_(torch.from_numpy(w[layer][1]))
+            self.gru.weight_ih.copy_(torch.from_numpy(w["gru_ih"][0]))
+            self.gru.bias_ih.copy_(torch.from_numpy(w["gru_ih"][1]))
+            self.gru.weight_hh.copy_(torch.from_numpy(w["gru_hh"][0]))
+            self.gru.bias_hh.copy_(torch.from_numpy(w["gru_hh"][1]))
+
+    def forward(self, obs: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.gru(torch.relu(self.encoder(obs)), h)
+        return self.head(h), h
+
+
+def export_onnx(actors: RecurrentAgents, agent: int, path: Path) -> Path:
+    """ONNX of one recurrent step of one agent (needs the ``onnx`` extra)."""
+    step = OneStep(actors, agent).eval()
+    # an example batch of 2: torch.export would specialise a batch of 1 to a constant
+    obs = torch.zeros(2, step.encoder.in_features)
+    h = torch.zeros(2, step.gru.hidden_size)
+    batch = torch.export.Dim("batch")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():  # the exporter's own deprecation chatter
+        warnings.simplefilter("ignore", (FutureWarning, UserWarning, DeprecationWarning))
+        torch.onnx.export(step, (obs, h), str(path), input_names=["obs", "h"], output_names=["logits", "h_next"],
+                          dynamic_shapes=({0: batch}, {0: batch}), dynamo=True, verbose=False)
+    return path
+
+
+def _median_seconds(fn, repeat: int = 7, number: int = 200) -> float:
+    return float(np.median(timeit.repeat(fn, repeat=repeat, number=number)) / number)
+
+
+def size_and_latency_report(actors: RecurrentAgents, sparse_path: Path) -> dict:
+    """Parameters, non-zeros, dense vs sparse bytes, and the per-step latency of one agent on
+    a single observation: dense torch, torch with CSR matmuls, and the numpy runtime."""
+    import tempfile
+
+    from safetensors.numpy import save_file
+
+    agents = {f"user_{i}": i for i in range(actors.n_agents)}
+    with tempfile.TemporaryDirectory() as tmp:
+        dense_path = Path(tmp) / "dense.safetensors"
+        save_file(_tensors(actors, agents, sparse=False), str(dense_path))
+        dense_bytes = dense_path.stat().st_size
+    weights = agent_weights(actors, 0)
+    n_params = sum(w.size + b.size for i in agents.values() for w, b in agent_weights(actors, i).values())
+    matrices = [w for i in agents.values() for w, _ in agent_weights(actors, i).values()]
+    weight_sparsity = 1.0 - sum(int(np.count_nonzero(w)) for w in matrices) / sum(w.size for w in matrices)
+    nonzeros = sum(int(np.count_nonzero(w)) + b.size for i in agents.values()
+                   for w, b in agent_weights(actors, i).values())
+
+    step = OneStep(actors, 0).eval()
+    obs, h = torch.rand(1, step.encoder.in_features), torch.zeros(1, step.gru.hidden_size)
+    with warnings.catch_warnings():  # torch flags its CSR support as beta
+        warnings.simplefilter("ignore", UserWarning)
+        csr = {layer: torch.from_numpy(w).to_sparse_csr() for layer, (w, _) in weights.items()}
+    bias = {layer: torch.from_numpy(b) for layer, (_, b) in weights.items()}
+
+    @torch.no_grad()
+    def torch_sparse_step():
+        x = torch.relu(torch.sparse.mm(csr["encoder"], obs.T).T + bias["encoder"])
+        gi = torch.sparse.mm(csr["gru_ih"], x.T).T + bias["gru_ih"]
+        gh = torch.sparse.mm(csr["gru_hh"], h.T).T + bias["gru_hh"]
+        H = h.shape[1]
+        r = torch.sigmoid(gi[:, :H] + gh[:, :H])
+        z = torch.sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
+        n = torch.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+        return torch.sparse.mm(csr["head"], ((1 - z) * n + z * h).T).T + bias["head"]
+
+    @torch.no_grad()
+    def torch_dense_step():
+        return step(obs, h)
+
+    team = SparseTeam.load(sparse_path)
+    agent = team.agents["user_0"]
+    obs_np, h_np = obs.numpy(), h.numpy()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one core, as on a radio; numpy runs single-threaded here too
+    try:
+        latency = {"dense_torch_s": _median_seconds(torch_dense_step),
+                   "sparse_torch_csr_s": _median_seconds(torch_sparse_step),
+                   "numpy_runtime_s": _median_seconds(lambda: agent.step(obs_np, h_np))}
+    finally:
+        torch.set_num_threads(threads)
+    return {
+        "agents": len(agents),
+        "parameters": int(n_params),
+        "nonzeros": int(nonzeros),
+        "weight_sparsity": weight_sparsity,
+        "dense_fp32_bytes": int(dense_bytes),
+        "sparse_bytes": int(sparse_path.stat().st_size),
+        "sparse_over_dense": sparse_path.stat().st_size / dense_bytes,
+        **latency,
+        "numpy_over_dense_torch": latency["numpy_runtime_s"] / latency["dense_torch_s"],
+    }
+
+
+def export_run(run_dir: Path, out_dir: Path, formats: tuple[str, ...] = ("safetensors",),
+               per_agent: bool = False) -> dict:
+    """Export a run's actors to ``out_dir``; returns the report (also written as JSON and
+    Markdown). ``per_agent`` writes one file per user instead of one team file."""
+    from marl_prune.train import load_trained_actors
+
+    unknown = set(formats) - {"safetensors", "onnx"}
+    if unknown:
+        raise ValueError(f"unknown export format(s) {sorted(unknown)}; choose safetensors, onnx")
+    actors, config = load_trained_actors(run_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    team_path = export_safetensors(actors, config, out_dir / "team.safetensors")
+    files = [team_path]
+    if per_agent:
+        files += [export_safetensors(actors, config, out_dir / f"user_{i}.safetensors", {f"user_{i}": i})
+                  for i in range(actors.n_agents)]
+    export_seconds = time.perf_counter() - start
+    if "onnx" in formats:
+        files += [export_onnx(actors, i, out_dir / f"user_{i}.onnx") for i in range(actors.n_agents)]
+    report = {"run_dir": str(run_dir), "files": [str(f) for f in files],
+              "export_team_s": export_seconds, **size_and_latency_report(actors, team_path)}
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out_dir / "report.md").write_text(report_markdown(report))
+    return report
+
+
+def report_markdown(report: dict) -> str:
+    return "\n".join([
+        f"# Export of {report['run_dir']}", "",
+        "| quantity | value |", "|---|---|",
+        f"| agents | {report['agents']} |",
+        f"| parameters | {report['parameters']:,} |",
+        f"| non-zeros | {report['nonzeros']:,} |",
+        f"| sparsity of all weight matrices | {report['weight_sparsity']:.3f} |",
+        f"| dense fp32 file | {report['dense_fp32_bytes']:,} B |",
+        f"| sparse file | {report['sparse_bytes']:,} B ({report['sparse_over_dense']:.1%} of dense) |",
+        f"| export of the team | {report['export_team_s'] * 1e3:.1f} ms |",
+        f"| step latency, dense torch | {report['dense_torch_s'] * 1e6:.1f} us |",
+        f"| step latency, torch CSR | {report['sparse_torch_csr_s'] * 1e6:.1f} us |",
+        f"| step latency, numpy runtime | {report['numpy_runtime_s'] * 1e6:.1f} us "
+        f"({report['numpy_over_dense_torch']:.2f}x dense torch) |", "",
+    ])

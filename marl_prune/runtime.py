@@ -1,0 +1,227 @@
+"""Run exported sparse actors with numpy only (no torch): for edge radios.
+
+    from marl_prune.runtime import SparseTeam
+    team = SparseTeam.load("export/team.safetensors")
+    team.reset(batch_size=1)
+    actions = team.act(obs)          # obs (N, obs_dim) or (B, N, obs_dim); greedy by default
+
+File format (``marl_prune/sparse-actor-v1``): a safetensors file whose tensors are, for every
+agent and layer, CSR parts ``{agent}/{layer}/values`` (float32), ``/col_indices`` and
+``/row_ptr`` (the smallest unsigned integer type that fits), plus dense biases
+``{agent}/{layer}/bias``; the safetensors metadata ``marl_prune`` holds a JSON header
+(scenario, spaces, architecture, per-layer sparsity, package version, and a SHA-256 checksum
+of every tensor). Loading checks the header against the tensors and the checksum, so a
+truncated or tampered file raises ``ValueError`` instead of acting wrongly.
+
+This module imports numpy and safetensors only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = "marl_prune/sparse-actor-v1"
+HEADER_KEY = "marl_prune"
+LAYERS = ("encoder", "gru_ih", "gru_hh", "head")
+"""Weight matrices of one actor: obs -> encoder -> ReLU -> GRU (ih, hh) -> head -> logits."""
+
+
+def checksum(tensors: dict[str, np.ndarray]) -> str:
+    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        array = np.ascontiguousarray(tensors[name])
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def index_dtype(limit: int) -> np.dtype:
+    """Smallest unsigned integer type holding values up to ``limit``."""
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if limit <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.uint64)
+
+
+@dataclass
+class CSRMatrix:
+    """A sparse (rows x cols) float32 matrix in compressed sparse row form."""
+
+    values: np.ndarray
+    col_indices: np.ndarray
+    row_ptr: np.ndarray
+    shape: tuple[int, int]
+
+    @classmethod
+    def from_dense(cls, dense: np.ndarray) -> CSRMatrix:
+        rows, cols = np.nonzero(dense)
+        counts = np.bincount(rows, minlength=dense.shape[0])
+        row_ptr = np.concatenate([[0], np.cumsum(counts)])
+        return cls(
+            values=dense[rows, cols].astype(np.float32),
+            col_indices=cols.astype(index_dtype(max(dense.shape[1] - 1, 0))),
+            row_ptr=row_ptr.astype(index_dtype(len(rows))),
+            shape=(int(dense.shape[0]), int(dense.shape[1])),
+        )
+
+    def validate(self, name: str) -> None:
+        rows, cols = self.shape
+        ptr = self.row_ptr.astype(np.int64)
+        ok = (
+            self.values.ndim == 1 and self.values.dtype == np.float32
+            and self.col_indices.shape == self.values.shape
+            and ptr.shape == (rows + 1,) and ptr[0] == 0 and ptr[-1] == len(self.values)
+            and np.all(np.diff(ptr) >= 0)
+            and (len(self.values) == 0 or int(self.col_indices.max()) < cols)
+        )
+        if not ok:
+            raise ValueError(f"{name}: CSR parts do not describe a {rows}x{cols} matrix")
+        starts = ptr[:-1]
+        self._row_starts = starts[ptr[1:] > starts]  # rows with at least one entry
+        self._nonempty = ptr[1:] > starts
+        self._cols = self.col_indices.astype(np.intp)
+
+    def matmul(self, x: np.ndarray) -> np.ndarray:
+        """``x @ W.T`` for ``x (B, cols)`` -> ``(B, rows)``."""
+        out = np.zeros((x.shape[0], self.shape[0]), dtype=np.float32)
+        if len(self.values):
+            products = x[:, self._cols] * self.values
+            out[:, self._nonempty] = np.add.reduceat(products, self._row_starts, axis=1)
+        return out
+
+    def to_dense(self) -> np.ndarray:
+        dense = np.zeros(self.shape, dtype=np.float32)
+        rows = np.repeat(np.arange(self.shape[0]), np.diff(self.row_ptr.astype(np.int64)))
+        dense[rows, self.col_indices.astype(np.intp)] = self.values
+        return dense
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+class SparseAgent:
+    """One exported actor: Linear -> ReLU -> GRU cell -> Linear head, on CSR weights."""
+
+    def __init__(self, weights: dict[str, CSRMatrix], biases: dict[str, np.ndarray]):
+        self.w, self.b = weights, biases
+        self.hidden_size = weights["gru_hh"].shape[1]
+
+    def step(self, obs: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``obs (B, obs_dim)``, ``h (B, H)`` -> ``(logits (B, A), h')`` (PyTorch GRU gates)."""
+        x = np.maximum(self.w["encoder"].matmul(obs) + self.b["encoder"], 0.0)
+        gi = self.w["gru_ih"].matmul(x) + self.b["gru_ih"]
+        gh = self.w["gru_hh"].matmul(h) + self.b["gru_hh"]
+        H = self.hidden_size
+        r = _sigmoid(gi[:, :H] + gh[:, :H])
+        z = _sigmoid(gi[:, H : 2 * H] + gh[:, H : 2 * H])
+        n = np.tanh(gi[:, 2 * H :] + r * gh[:, 2 * H :])
+        h = (1.0 - z) * n + z * h
+        return self.w["head"].matmul(h) + self.b["head"], h
+
+
+class SparseTeam:
+    """Every agent of an exported file, stepped together on ``(B, N, obs_dim)`` observations."""
+
+    def __init__(self, header: dict, agents: dict[str, SparseAgent]):
+        self.header, self.agents = header, agents
+        self.agent_names = list(agents)
+        self.obs_dim = int(header["architecture"]["obs_dim"])
+        self.n_actions = int(header["architecture"]["n_actions"])
+        self.hidden_size = int(header["architecture"]["hidden_size"])
+        self.h = np.zeros((1, len(agents), self.hidden_size), dtype=np.float32)
+
+    @classmethod
+    def load(cls, path: str | Path) -> SparseTeam:
+        """Read and verify an exported file; anything inconsistent raises ValueError."""
+        from safetensors import SafetensorError, safe_open
+
+        path = Path(path)
+        try:
+            with safe_open(str(path), framework="np") as f:
+                metadata = f.metadata() or {}
+                tensors = {key: f.get_tensor(key) for key in f.keys()}
+        except (SafetensorError, OSError, ValueError) as e:
+            raise ValueError(f"{path} is not a readable safetensors file: {e}") from e
+        try:
+            header = json.loads(metadata[HEADER_KEY])
+        except (KeyError, TypeError, json.JSONDecodeError) as e:
+            raise ValueError(f"{path} has no marl_prune header") from e
+        if header.get("format") != FORMAT:
+            raise ValueError(f"{path}: unsupported format {header.get('format')!r}, expected {FORMAT}")
+        if checksum(tensors) != header.get("checksum"):
+            raise ValueError(f"{path}: checksum mismatch, the file was modified or damaged")
+        arch = header["architecture"]
+        shapes = {
+            "encoder": (arch["hidden_size"], arch["obs_dim"]),
+            "gru_ih": (3 * arch["hidden_size"], arch["hidden_size"]),
+            "gru_hh": (3 * arch["hidden_size"], arch["hidden_size"]),
+            "head": (arch["n_actions"], arch["hidden_size"]),
+        }
+        agents = {}
+        for agent in header["agents"]:
+            weights, biases = {}, {}
+            for layer in LAYERS:
+                key = f"{agent}/{layer}"
+                try:
+                    matrix = CSRMatrix(tensors[f"{key}/values"], tensors[f"{key}/col_indices"],
+                                       tensors[f"{key}/row_ptr"], shapes[layer])
+                    bias = tensors[f"{key}/bias"]
+                except KeyError as e:
+                    raise ValueError(f"{path}: header names {key} but the tensor {e} is missing") from None
+                matrix.validate(key)
+                if bias.shape != (shapes[layer][0],) or bias.dtype != np.float32:
+                    raise ValueError(f"{path}: {key}/bias has shape {bias.shape}, expected {shapes[layer][:1]}")
+                weights[layer], biases[layer] = matrix, bias
+            agents[agent] = SparseAgent(weights, biases)
+        expected = {f"{a}/{layer}/{part}" for a in header["agents"] for layer in LAYERS
+                    for part in ("values", "col_indices", "row_ptr", "bias")}
+        if set(tensors) != expected:
+            raise ValueError(f"{path}: tensors {sorted(set(tensors) - expected)} are not in the header")
+        return cls(header, agents)
+
+    def reset(self, batch_size: int = 1) -> None:
+        """Zero the recurrent state of every agent (start of an episode)."""
+        self.h = np.zeros((batch_size, len(self.agents), self.hidden_size), dtype=np.float32)
+
+    def logits(self, obs: np.ndarray) -> np.ndarray:
+        """Advance one slot: ``obs (B, N, obs_dim)`` or ``(N, obs_dim)`` -> logits of that shape."""
+        obs = np.asarray(obs, dtype=np.float32)
+        single = obs.ndim == 2
+        if single:
+            obs = obs[None]
+        if obs.ndim != 3 or obs.shape[1:] != (len(self.agents), self.obs_dim):
+            raise ValueError(
+                f"observations must have shape (B, {len(self.agents)}, {self.obs_dim}) or "
+                f"({len(self.agents)}, {self.obs_dim}); got {obs.shape}"
+            )
+        if self.h.shape[0] != obs.shape[0]:
+            raise ValueError(f"batch of {obs.shape[0]} but the state holds {self.h.shape[0]}: call reset()")
+        out = np.empty((obs.shape[0], len(self.agents), self.n_actions), dtype=np.float32)
+        h = np.empty_like(self.h)
+        for i, agent in enumerate(self.agents.values()):
+            out[:, i], h[:, i] = agent.step(obs[:, i], self.h[:, i])
+        self.h = h
+        return out[0] if single else out
+
+    def probabilities(self, obs: np.ndarray) -> np.ndarray:
+        """Advance one slot and return the action probabilities."""
+        logits = self.logits(obs).astype(np.float64)
+        e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+    def act(self, obs: np.ndarray, greedy: bool = True, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Advance one slot and return actions: argmax, or sampled with ``rng``."""
+        probs = self.probabilities(obs)
+        if greedy:
+            return probs.argmax(axis=-1)
+        if rng is None:
+            raise ValueError("sampling needs an rng, e.g. numpy.random.default_rng(seed)")
+        u = rng.random(probs.shape[:-1])[..., None]
+        return np.minimum((probs.cumsum(axis=-1) < u).sum(axis=-1), self.n_actions - 1)
