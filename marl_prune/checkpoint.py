@@ -23,8 +23,10 @@ def save_checkpoint(payload: dict[str, Any], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint; a missing, truncated or foreign file raises ValueError."""
+def load_checkpoint(path: Path, map_location: str | torch.device = "cpu",
+                    expected_format: str | None = None) -> dict[str, Any]:
+    """Read a checkpoint (or another file of ``expected_format``); a missing, truncated or
+    foreign file raises ValueError."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"no checkpoint at {path}")
@@ -32,8 +34,9 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # torch raises several types for corrupt or unsafe files
         raise ValueError(f"checkpoint {path} is corrupt or not a marl_prune checkpoint: {e}") from e
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"checkpoint {path} is not a marl_prune checkpoint")
+    expected = expected_format or CHECKPOINT_FORMAT
+    if not isinstance(payload, dict) or payload.get("format") != expected:
+        raise ValueError(f"{path} is not a marl_prune file of format {expected}")
     return payload
 
 

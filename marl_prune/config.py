@@ -18,6 +18,8 @@ from envs.dsa import PRESETS, make_config
 from marl_prune.pruning import MODES, SCHEDULES, SCOPES, Horizon, make_schedule
 from marl_prune.pruning.schedules import BASES
 
+PRUNE_METHODS = ("gradual", "imp", "swamp", "colt")
+
 
 @dataclass
 class TrainConfig:
@@ -122,6 +124,24 @@ class TrainConfig:
     """r: growth rate of the period per iteration."""
     finetune_iterations: int = 0
     """Extra iterations after the final hard prune, training with the mask fixed."""
+    # --- other pruning methods (SPEC §5) and transfer
+    prune_method: str = "gradual"
+    """gradual (the schedule above), or imp, swamp, colt: cycles of whole training runs with
+    weight rewinding (see marl_prune/lottery_dsa.py)."""
+    lottery_cycles: int = 3
+    """Pruning cycles of IMP / SWAMP / COLT."""
+    lottery_rate: float | None = None
+    """Fraction of the surviving weights removed per cycle; default: reach final_sparsity
+    after lottery_cycles (IMP, SWAMP; COLT's intersection may go further)."""
+    swamp_particles: int = 4
+    """SWAMP: particles per cycle (same ticket, different seeds), weight-averaged."""
+    colt_splits: int = 2
+    """COLT: learners on disjoint environment seeds, masks intersected each round."""
+    init_from: str | None = None
+    """A ticket file (actor weights, optional masks): the actors start from it and its masks
+    stay fixed during training."""
+    train_only_head: bool = False
+    """Freeze the actors except their output heads (linear probing, for transfer)."""
     # --- evaluation, logging, checkpoints
     eval_every: int = 50
     """Evaluate the greedy policy every this many iterations (0: only at the end)."""
@@ -160,6 +180,12 @@ class TrainConfig:
             (self.prune_mode in MODES, "prune_mode", f"must be one of {MODES}"),
             (self.harmonic_base in BASES, "harmonic_base", f"must be one of {BASES}"),
             (self.finetune_iterations >= 0, "finetune_iterations", "must be >= 0"),
+            (self.prune_method in PRUNE_METHODS, "prune_method", f"must be one of {PRUNE_METHODS}"),
+            (self.lottery_cycles >= 1, "lottery_cycles", "must be >= 1"),
+            (self.lottery_rate is None or 0 < self.lottery_rate < 1, "lottery_rate", "must lie in (0, 1)"),
+            (self.swamp_particles >= 1 and self.colt_splits >= 1, "swamp_particles", "and colt_splits must be >= 1"),
+            (not (self.init_from and self.pruning), "init_from",
+             "holds its masks fixed: it cannot be combined with a prune_schedule"),
         ]
         for ok, name, message in checks:
             if not ok:
@@ -267,6 +293,9 @@ def build_parser(description: str) -> argparse.ArgumentParser:
         default = getattr(defaults, f.name)
         help_text = docs.get(f.name, "") + f" (default: {default!r})"
         kind = hints[f.name]
+        optional = [a for a in typing.get_args(kind) if a is not type(None)]
+        if type(None) in typing.get_args(kind) and len(optional) == 1:
+            kind = optional[0]  # X | None takes an X on the command line
         if f.name == "env":
             parser.add_argument("--env", type=_parse_env_override, action="append",
                                 metavar="KEY=VALUE", help=docs["env"], default=None)
@@ -290,6 +319,7 @@ _CHOICES = {
     "prune_score": ["magnitude", "random"],
     "prune_mode": list(MODES),
     "harmonic_base": list(BASES),
+    "prune_method": list(PRUNE_METHODS),
 }
 
 

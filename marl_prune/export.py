@@ -16,7 +16,7 @@ from torch import nn
 from marl_prune import __version__
 from marl_prune.config import TrainConfig
 from marl_prune.models import RecurrentAgents
-from marl_prune.runtime import FORMAT, HEADER_KEY, LAYERS, CSRMatrix, SparseTeam, checksum
+from marl_prune.runtime import FORMAT, HEADER_KEY, CSRMatrix, SparseTeam, checksum
 
 _PARAMS = {"encoder": ("encoder.weight", "encoder.bias"), "gru_ih": ("gru.weight_ih", "gru.bias_ih"),
            "gru_hh": ("gru.weight_hh", "gru.bias_hh"), "head": ("head.weight", "head.bias")}

@@ -13,6 +13,7 @@ The x-axis of every curve (``global_step``) counts environment slots summed over
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -34,7 +35,7 @@ from marl_prune.config import TrainConfig, load_run_config, save_config
 from marl_prune.models import CentralCritic, RecurrentAgents, ValueNormalizer
 from marl_prune.policy import ActorPolicy
 from marl_prune.ppo import Rollout, UpdateSettings, ppo_update
-from marl_prune.pruning import GradualPruner
+from marl_prune.pruning import GradualPruner, MaskSet
 
 CHECKPOINT = Path("checkpoints") / "latest.pt"
 
@@ -56,8 +57,29 @@ def actor_prunable_names(prune_head: bool) -> list[str]:
     return ["encoder.weight", "gru.weight_ih", "gru.weight_hh"] + (["head.weight"] if prune_head else [])
 
 
-def build_pruners(config: TrainConfig, actors, critic, optimizer) -> list[GradualPruner]:
-    """The actors' pruner (per agent), and the critic's when ``prune_critic``."""
+TICKET_FORMAT = "marl_prune/ticket-v1"
+
+
+def save_ticket(actors_state: dict, masks: MaskSet | None, path: Path) -> Path:
+    """A ticket: actor weights to start from, and optionally masks to hold fixed."""
+    save_checkpoint({"format": TICKET_FORMAT, "actors": actors_state,
+                     "masks": masks.state_dict() if masks is not None else {}}, path)
+    return path
+
+
+def load_ticket(path: Path | str) -> tuple[dict, MaskSet | None]:
+    payload = load_checkpoint(Path(path), expected_format=TICKET_FORMAT)
+    return payload["actors"], (MaskSet(payload["masks"]) if payload["masks"] else None)
+
+
+def build_pruners(config: TrainConfig, actors, critic, optimizer,
+                  ticket_masks: MaskSet | None = None) -> list[GradualPruner]:
+    """The actors' pruner (per agent), and the critic's when ``prune_critic``; with a
+    ticket's masks, one pruner that holds them fixed."""
+    if ticket_masks is not None:
+        pruner = GradualPruner(actors, list(ticket_masks), lambda e: 0.0, per_stack=True, optimizer=optimizer)
+        pruner.fix(ticket_masks)
+        return [pruner]
     if not config.pruning:
         return []
     common = dict(schedule=config.sparsity_schedule(), every=config.prune_every, score=config.prune_score,
@@ -125,7 +147,14 @@ def train(config: TrainConfig, resume_dir: Path | str | None = None) -> dict[str
     optimizer = torch.optim.Adam(
         [*actors.parameters(), *critic.parameters()], lr=config.learning_rate, eps=1e-5
     )
-    pruners = build_pruners(config, actors, critic, optimizer)
+    ticket_masks = None
+    if config.init_from:
+        ticket_actors, ticket_masks = load_ticket(config.init_from)
+        actors.load_state_dict(ticket_actors)
+    if config.train_only_head:
+        for name, p in actors.named_parameters():
+            p.requires_grad_(name.startswith("head."))
+    pruners = build_pruners(config, actors, critic, optimizer, ticket_masks)
     local = config.critic == "local"
     ppo_algo = config.algo == "ppo"
     settings = UpdateSettings(
@@ -348,6 +377,22 @@ def sparsity_metrics(pruner: GradualPruner, n_users: int) -> dict[str, float]:
         elif key.startswith("agent/") and independent:
             out[f"sparsity/agent/user_{key.split('/')[1]}"] = value
     return out
+
+
+def train_or_resume(config: TrainConfig) -> dict[str, float]:
+    """The run's metrics: read when it finished, resumed from its checkpoint when it was
+    interrupted, started afresh otherwise (also when it died before its first checkpoint).
+    What sweeps call, so that running them again resumes them."""
+    run_dir = Path(config.runs_dir) / str(config.run_name)
+    if config.run_name is None:
+        raise ValueError("train_or_resume needs a run_name")
+    if (run_dir / "metrics.json").exists():
+        return {**json.loads((run_dir / "metrics.json").read_text()), "run_dir": str(run_dir)}
+    if (run_dir / CHECKPOINT).exists():
+        return train(config, resume_dir=run_dir)
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    return train(config)
 
 
 def _expand(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

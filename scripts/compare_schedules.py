@@ -12,23 +12,17 @@ seeds), as a fraction of the oracle and of the dense run.
 from __future__ import annotations
 
 import argparse
-import json
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from marl_prune.config import TrainConfig
-from marl_prune.train import train
+from marl_prune.train import train_or_resume
 
 
 def run_one(job: dict) -> dict:
-    run_dir = Path(job["runs_dir"]) / job["run_name"]
-    if (run_dir / "metrics.json").exists():
-        return json.loads((run_dir / "metrics.json").read_text())
-    if run_dir.exists():  # interrupted: continue from its checkpoint
-        return train(None, resume_dir=run_dir)  # type: ignore[arg-type]
-    return train(TrainConfig(**job))
+    return train_or_resume(TrainConfig(**job))
 
 
 def main() -> None:

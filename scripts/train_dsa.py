@@ -3,6 +3,7 @@
     python scripts/train_dsa.py                          # defaults: scenario basic
     python scripts/train_dsa.py --scenario pu --iterations 500 --env max_cycles=200
     python scripts/train_dsa.py --config my_run.toml     # keys of TrainConfig
+    python scripts/train_dsa.py --prune-method swamp --final-sparsity 0.9   # IMP, SWAMP, COLT
     python scripts/train_dsa.py --resume runs/RUN_DIR    # continue an interrupted run
     tensorboard --logdir runs
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import sys
 
 from marl_prune.config import build_parser, config_from_args
+from marl_prune.lottery_dsa import run_lottery
 from marl_prune.train import train
 
 
@@ -22,7 +24,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.resume is not None:
             metrics = train(None, resume_dir=args.resume)  # type: ignore[arg-type]
         else:
-            metrics = train(config_from_args(args))
+            config = config_from_args(args)
+            if config.prune_method == "gradual":
+                metrics = train(config)
+            else:  # IMP, SWAMP, COLT: cycles of whole runs; run it again to resume
+                metrics = run_lottery(config)
     except (ValueError, FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -30,22 +30,37 @@ class LotteryResult:
     history: list[dict] = field(default_factory=list)
 
 
-def prune_survivors(model: nn.Module, masks: MaskSet, rate: float, scope: str = "global") -> MaskSet:
-    """Remove a fraction ``rate`` of the weights that ``masks`` still keeps, by magnitude."""
-    if not 0.0 <= rate < 1.0:
-        raise ValueError(f"rate must lie in [0, 1), got {rate}")
-    params = dict(model.named_parameters())
-    scores = {n: (params[n].detach() * masks[n]).abs() for n in masks}
-    kept = sum(int(m.sum()) for m in masks.masks.values())
-    total = sum(m.numel() for m in masks.masks.values())
+def _prune_group(scores: dict[str, torch.Tensor], masks: dict[str, torch.Tensor], rate: float,
+                 scope: str) -> dict[str, torch.Tensor]:
     if scope == "layerwise":
         new = {}
         for n, s in scores.items():
             keep_n = int(masks[n].sum()) * (1.0 - rate)
             new.update(allocate({n: s}, 1.0 - keep_n / s.numel(), "global"))
-        return MaskSet({n: new[n] & masks[n] for n in masks})
-    new = allocate(scores, 1.0 - kept * (1.0 - rate) / total, scope)
-    return MaskSet({n: new[n] & masks[n] for n in masks})
+    else:
+        kept = sum(int(m.sum()) for m in masks.values())
+        total = sum(m.numel() for m in masks.values())
+        new = allocate(scores, 1.0 - kept * (1.0 - rate) / total, scope)
+    return {n: new[n] & masks[n] for n in masks}
+
+
+def prune_survivors(model: nn.Module, masks: MaskSet, rate: float, scope: str = "global",
+                    per_stack: bool = False) -> MaskSet:
+    """Remove a fraction ``rate`` of the weights that ``masks`` still keeps, by magnitude
+    (per agent with ``per_stack``, as :func:`~marl_prune.pruning.compute_masks`)."""
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"rate must lie in [0, 1), got {rate}")
+    params = dict(model.named_parameters())
+    scores = {n: (params[n].detach() * masks[n]).abs() for n in masks}
+    if not per_stack:
+        return MaskSet(_prune_group(scores, masks.masks, rate, scope))
+    new = {n: torch.zeros_like(m) for n, m in masks.masks.items()}
+    for s in range(next(iter(scores.values())).shape[0]):
+        group = _prune_group({n: v[s] for n, v in scores.items()}, {n: m[s] for n, m in masks.masks.items()},
+                             rate, scope)
+        for n in new:
+            new[n][s] = group[n]
+    return MaskSet(new)
 
 
 def _density(masks: MaskSet) -> float:
@@ -53,7 +68,8 @@ def _density(masks: MaskSet) -> float:
 
 
 def imp(model: nn.Module, names: Sequence[str], train: TrainFn, cycles: int, rate: float = 0.2,
-        rewind_state: dict | None = None, scope: str = "global", evaluate: EvalFn | None = None) -> LotteryResult:
+        rewind_state: dict | None = None, scope: str = "global", evaluate: EvalFn | None = None,
+        per_stack: bool = False) -> LotteryResult:
     """Iterative magnitude pruning with weight rewinding (Frankle et al.).
 
     Train dense; then ``cycles`` times: prune ``rate`` of the survivors, rewind the weights to
@@ -64,7 +80,7 @@ def imp(model: nn.Module, names: Sequence[str], train: TrainFn, cycles: int, rat
     train(model, masks, 0)
     history = [{"cycle": 0, "density": 1.0, **({"metric": evaluate(model)} if evaluate else {})}]
     for cycle in range(1, cycles + 1):
-        masks = prune_survivors(model, masks, rate, scope)
+        masks = prune_survivors(model, masks, rate, scope, per_stack)
         model.load_state_dict(rewind)
         masks.apply(model)
         train(model, masks, cycle)
@@ -95,7 +111,7 @@ def has_batch_norm(model: nn.Module) -> bool:
 
 def swamp(model: nn.Module, names: Sequence[str], train: TrainFn, cycles: int, particles: int = 4,
           rate: float = 0.2, rewind_state: dict | None = None, bn_data: Iterable | None = None,
-          scope: str = "global", evaluate: EvalFn | None = None) -> LotteryResult:
+          scope: str = "global", evaluate: EvalFn | None = None, per_stack: bool = False) -> LotteryResult:
     """SWAMP (Choi et al., ICLR 2024): IMP where each cycle trains ``particles`` copies of
     the same ticket with different data orders (seeds), averages their weights, re-estimates
     batch-norm statistics on ``bn_data`` (an iterable of input batches) and takes the mask
@@ -108,7 +124,7 @@ def swamp(model: nn.Module, names: Sequence[str], train: TrainFn, cycles: int, p
     current = model
     for cycle in range(cycles + 1):
         if cycle > 0:
-            masks = prune_survivors(current, masks, rate, scope)
+            masks = prune_survivors(current, masks, rate, scope, per_stack)
         trained = []
         for p in range(particles):
             particle = copy.deepcopy(model)
@@ -128,7 +144,8 @@ def swamp(model: nn.Module, names: Sequence[str], train: TrainFn, cycles: int, p
 
 def colt(models: Sequence[nn.Module], names: Sequence[str],
          train: Callable[[int, nn.Module, MaskSet, int], None], rounds: int, rate: float = 0.15,
-         evaluate: Callable[[int, nn.Module], float] | None = None) -> tuple[list[nn.Module], MaskSet, list[dict]]:
+         evaluate: Callable[[int, nn.Module], float] | None = None,
+         per_stack: bool = False) -> tuple[list[nn.Module], MaskSet, list[dict]]:
     """COLT (Hossain et al. 2022): one model per disjoint data split, all from the same
     initial weights (those of ``models[0]``, copied to the others). ``train(split, model,
     masks, seed)`` trains model ``split`` on its own data. Each round every model prunes
@@ -147,7 +164,7 @@ def colt(models: Sequence[nn.Module], names: Sequence[str],
     history = []
     for round_ in range(rounds + 1):
         if round_ > 0:
-            own = [prune_survivors(m, masks, rate) for m in models]
+            own = [prune_survivors(m, masks, rate, per_stack=per_stack) for m in models]
             for model, state in zip(models, initial_states):  # rewind first, then intersect
                 model.load_state_dict(state)
             masks = MaskSet({n: torch.stack([o[n] for o in own]).all(0) for n in names})

@@ -53,11 +53,13 @@ class GradualPruner:
         # the target grows (a new draw per event would re-randomise trained weights).
         self._random_state = generator.get_state() if generator is not None else None
         self.enforced = mode == "strict"
+        self.fixed = False  # masks given from outside (a lottery ticket): no events
         self.target = 0.0
         params = dict(module.named_parameters())
         # Gradient masking is a hook so that it happens inside any training loop's backward.
         for name in self.names:
-            params[name].register_hook(self._gradient_hook(name))
+            if params[name].requires_grad:  # frozen weights (linear probing) get no gradient
+                params[name].register_hook(self._gradient_hook(name))
 
     def _gradient_hook(self, name: str) -> Callable[[Tensor], Tensor | None]:
         def hook(grad: Tensor) -> Tensor | None:
@@ -66,7 +68,7 @@ class GradualPruner:
 
     def event(self, iteration: int) -> dict[str, float] | None:
         """Prune to the schedule's target if ``iteration`` is an event; returns the counts."""
-        if iteration % self.every:
+        if self.fixed or iteration % self.every:
             return None
         return self.prune_to(self.schedule(iteration))
 
@@ -89,8 +91,16 @@ class GradualPruner:
         if self.enforced:
             self.masks.apply(self.module)
 
+    def fix(self, masks: MaskSet) -> None:
+        """Hold ``masks`` fixed from now on (no events; the hard prune keeps them)."""
+        self.masks, self.fixed, self.enforced = masks, True, True
+        self.target = masks.sparsity()
+        masks.apply(self.module)
+
     def hard_prune(self, final: float) -> dict[str, float]:
-        """Prune exactly to ``final`` and enforce the mask from now on."""
+        """Prune exactly to ``final`` and enforce the mask from now on (a fixed mask stays)."""
+        if self.fixed:
+            return {"target": self.target, "pruned": 0, "regrown": 0}
         stats = self.prune_to(final)
         self.enforced = True
         return stats
@@ -121,8 +131,10 @@ class GradualPruner:
         return out
 
     def state_dict(self) -> dict:
-        return {"masks": self.masks.state_dict(), "enforced": self.enforced, "target": self.target}
+        return {"masks": self.masks.state_dict(), "enforced": self.enforced, "target": self.target,
+                "fixed": self.fixed}
 
     def load_state_dict(self, state: dict) -> None:
         self.masks.load_state_dict(state["masks"])
         self.enforced, self.target = bool(state["enforced"]), float(state["target"])
+        self.fixed = bool(state.get("fixed", False))

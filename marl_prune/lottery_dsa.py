@@ -1,0 +1,92 @@
+"""IMP, SWAMP and COLT on the DSA actors: the generic methods of
+:mod:`marl_prune.methods.lottery`, whose "train" step is a whole :func:`~marl_prune.train.train`
+run started from a ticket (rewound weights + the current masks, held fixed).
+
+A lottery run folder holds ``config.json``, one sub-folder per training run
+(``cycle{c}_p{k}``), the tickets, and ``metrics.json``. Every sub-run is deterministic and
+skipped when already finished, so an interrupted lottery run resumes by running it again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from envs.dsa import DSACore, GenieOracle, evaluate
+from marl_prune.config import TrainConfig, save_config
+from marl_prune.methods.lottery import colt, imp, swamp
+from marl_prune.models import RecurrentAgents
+from marl_prune.pruning import MaskSet
+from marl_prune.train import (actor_prunable_names, build_models, evaluate_actors, load_trained_actors,
+                              save_ticket, train_or_resume)
+
+
+class _RunTrainer:
+    """The ``train(model, masks, seed)`` callback: one sub-run per call, named by a counter."""
+
+    def __init__(self, config: TrainConfig, run_dir: Path):
+        self.config, self.run_dir, self.calls = config, run_dir, 0
+        self.history: list[dict] = []
+
+    def __call__(self, actors: RecurrentAgents, masks: MaskSet, seed: int, env_seed_offset: int = 0) -> None:
+        name = f"run{self.calls:02d}_seed{seed}"
+        self.calls += 1
+        sub_dir = self.run_dir / name
+        ticket = self.run_dir / "tickets" / f"{name}.pt"
+        if not (sub_dir / "metrics.json").exists() and not (sub_dir / "checkpoints" / "latest.pt").exists():
+            save_ticket(actors.state_dict(), masks if masks.sparsity() > 0 else None, ticket)
+        sub = dataclasses.replace(
+            self.config, prune_method="gradual", prune_schedule="none", init_from=str(ticket),
+            seed=self.config.seed + 7919 * seed + env_seed_offset, runs_dir=str(self.run_dir),
+            run_name=name, progress=False, eval_every=0)
+        train_or_resume(sub)
+        trained, _ = load_trained_actors(sub_dir)
+        actors.load_state_dict(trained.state_dict())
+        self.history.append({"run": name, **json.loads((sub_dir / "metrics.json").read_text())})
+
+
+def run_lottery(config: TrainConfig) -> dict[str, float]:
+    """Run ``config.prune_method`` (imp, swamp or colt) on the DSA actors; returns the final
+    evaluation of the last model (SWAMP: the particle average; COLT: learner 0)."""
+    method = config.prune_method
+    if method not in ("imp", "swamp", "colt"):
+        raise ValueError(f"run_lottery handles imp, swamp and colt, not {method!r}")
+    name = config.run_name or f"{config.scenario}__{method}__s{config.seed}__{int(time.time())}"
+    run_dir = Path(config.runs_dir) / name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not (run_dir / "config.json").exists():
+        save_config(config, run_dir / "config.json")
+
+    torch.manual_seed(config.seed)
+    core = DSACore(config.env_config())
+    actors, _ = build_models(config, core)
+    names = actor_prunable_names(config.prune_head)
+    cycles = config.lottery_cycles
+    rate = config.lottery_rate or 1.0 - (1.0 - config.final_sparsity) ** (1.0 / cycles)
+    trainer = _RunTrainer(config, run_dir)
+
+    if method == "imp":
+        result = imp(actors, names, trainer, cycles, rate, per_stack=True)
+        final, masks, history = result.model, result.masks, result.history
+    elif method == "swamp":
+        result = swamp(actors, names, trainer, cycles, config.swamp_particles, rate, per_stack=True)
+        final, masks, history = result.model, result.masks, result.history
+    else:
+        learners = [actors] + [RecurrentAgents(core.n_users, core.obs_dim, core.n_actions, config.hidden_size,
+                                               config.share_actor_params) for _ in range(config.colt_splits - 1)]
+        # learner i trains on its own environment seeds (a disjoint stream of channel realisations)
+        models, masks, history = colt(learners, names, lambda i, m, k, s: trainer(m, k, s, env_seed_offset=104729 * i),
+                                      cycles, rate, per_stack=True)
+        final = models[0]
+
+    oracle = evaluate(GenieOracle(), config.env_config(), config.eval_episodes, seed=config.eval_seed).mean()
+    metrics = {**evaluate_actors(final, config, oracle), "eval/oracle_utility": oracle,
+               "sparsity/actual": masks.sparsity(), "training_runs": trainer.calls}
+    save_ticket(final.state_dict(), masks, run_dir / "final_ticket.pt")
+    (run_dir / "metrics.json").write_text(json.dumps(
+        {**metrics, "history": history, "runs": trainer.history}, indent=2, default=float) + "\n")
+    return {**metrics, "run_dir": str(run_dir)}  # type: ignore[dict-item]
