@@ -29,6 +29,7 @@ from marl_prune.config import TrainConfig
 from marl_prune.distill_dsa import distill_sparse_team
 from marl_prune.lottery_dsa import run_lottery
 from marl_prune.pruning import MaskSet
+from marl_prune.report import Report, mean_std
 from marl_prune.train import actor_prunable_names, evaluate_actors, load_trained_actors, save_ticket, train_or_resume
 
 METHODS = {
@@ -52,10 +53,6 @@ def run_job(job: dict) -> dict:
     if config.prune_method != "gradual":
         return run_lottery(config)  # skips its finished sub-runs
     return train_or_resume(config)
-
-
-def fmt(values) -> str:
-    return f"{np.mean(values):.1%} +- {np.std(values):.1%}"
 
 
 def main() -> None:
@@ -83,11 +80,11 @@ def main() -> None:
     with ProcessPoolExecutor(args.workers) as pool:
         results = dict(zip(jobs, pool.map(run_job, jobs.values())))
 
-    out: list[str] = []
+    report = Report()
+    emit = report.emit
 
-    def emit(line: str = "") -> None:
-        print(line, flush=True)
-        out.append(line)
+    def fmt(values) -> str:
+        return mean_std(values, percent=True)
 
     emit(f"## 1. Pruning methods on `{args.scenario}` at {args.sparsity:.0%} sparsity "
          f"({args.iterations} iterations per training run, seeds {args.seeds})\n")
@@ -141,13 +138,7 @@ def main() -> None:
             value = run_job(job)["eval/utility_vs_oracle"]
         emit(f"| {label} | {value:.1%} |")
 
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        command = (f"python scripts/compare_methods_dsa.py --scenario {args.scenario} --iterations {args.iterations} "
-                   f"--sparsity {args.sparsity} --seeds {' '.join(map(str, args.seeds))} --lottery-cycles "
-                   f"{args.lottery_cycles} --swamp-particles {args.swamp_particles} --transfer-env {args.transfer_env} "
-                   f"--distill-epochs {args.distill_epochs}")
-        args.out.write_text(f"# Pruning methods on the DSA actors\n\nMade by:\n\n    {command}\n\n" + "\n".join(out) + "\n")
+    report.save(args.out, "Pruning methods on the DSA actors")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from marl_prune.config import TrainConfig
+from marl_prune.report import Report
 from marl_prune.train import train_or_resume
 
 
@@ -77,15 +78,10 @@ def main() -> None:
             u = utilities(schedule, s)
             cells.append(f"{u.mean():.3f} +- {u.std():.3f} ({u.mean() / dense.mean():.0%} of dense)")
         lines.append(f"| {schedule} | " + " | ".join(cells) + " |")
-    table = "\n".join(lines)
-    print(table)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        command = "python scripts/compare_schedules.py " + " ".join(
-            f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
-            for k, v in vars(args).items() if v is not None
-        )
-        args.out.write_text(f"# Schedules vs dense on `{args.scenario}`\n\nMade by:\n\n    {command}\n\n{table}\n")
+    report = Report()
+    for line in lines:
+        report.emit(line)
+    report.save(args.out, f"Schedules vs dense on `{args.scenario}`")
 
 
 if __name__ == "__main__":

@@ -25,12 +25,9 @@ from marl_prune.methods.distill import sparse_finetune
 from marl_prune.methods.language import TinyLM, lm_loss, lm_quality, markov_text
 from marl_prune.methods.training import minibatches, train_masked
 from marl_prune.pruning.layer_amounts import masks_from_amounts
+from marl_prune.report import Report, mean_std
 
 COMPONENTS = {"attention": "layers.*.self_attn.*", "feed-forward": "layers.*.linear*", "head": "head"}
-
-
-def fmt(values) -> str:
-    return f"{np.mean(values):.3f} +- {np.std(values):.3f}"
 
 
 def main() -> None:
@@ -45,11 +42,8 @@ def main() -> None:
     torch.set_num_threads(1)
     tokens, valid = markov_text(3000, seed=0)
     test_tokens, test_valid = markov_text(500, seed=1)
-    out: list[str] = []
-
-    def emit(line: str = "") -> None:
-        print(line, flush=True)
-        out.append(line)
+    report = Report()
+    emit, fmt = report.emit, mean_std
 
     sparsities = (0.5, 0.75, 0.9)
     results: dict = {s: {k: [] for k in ("one-shot", "task", "squarehead")} for s in sparsities}
@@ -104,12 +98,7 @@ def main() -> None:
             "none" if c is None else f"{c:.0%}" for c in collapses)
         emit(f"| {name} (`{pattern}`) | " + " | ".join(f"{c:.0%}" for c in cells) + f" | {collapse} |")
 
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        seeds = " ".join(map(str, args.seeds))
-        args.out.write_text("# SquareHead and component-wise sparsity on a small LM\n\nMade by:\n\n"
-                            f"    python scripts/demo_language.py --seeds {seeds} --epochs {args.epochs}"
-                            f"{' --quick' if args.quick else ''}\n\n" + "\n".join(out) + "\n")
+    report.save(args.out, "SquareHead and component-wise sparsity on a small LM")
 
 
 if __name__ == "__main__":

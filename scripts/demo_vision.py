@@ -25,6 +25,7 @@ from marl_prune.methods.training import accuracy, classification_loss, minibatch
 from marl_prune.methods.transfer import full_finetune, linear_probe
 from marl_prune.methods.vision import SmallCNN, cnn_weight_names, digits_split
 from marl_prune.pruning.layer_amounts import masks_from_amounts
+from marl_prune.report import Report, mean_std
 
 
 def trainer(x, y, epochs, lr=3e-3, swa_from=None):
@@ -50,10 +51,6 @@ def trainer(x, y, epochs, lr=3e-3, swa_from=None):
     return train
 
 
-def fmt(values) -> str:
-    return f"{np.mean(values):.3f} +- {np.std(values):.3f}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
@@ -66,11 +63,8 @@ def main() -> None:
         args.seeds, args.epochs = args.seeds[:1], 1
     torch.set_num_threads(1)
     x, y, xt, yt = digits_split(seed=0)
-    out: list[str] = []
-
-    def emit(line: str = "") -> None:
-        print(line, flush=True)
-        out.append(line)
+    report = Report()
+    emit, fmt = report.emit, mean_std
 
     # 1. layer allocations, one-shot then fine-tuned
     allocators = ["global", "uniform", "uniform+", "erk", "lamp"]
@@ -157,12 +151,7 @@ def main() -> None:
             full.append(accuracy(tuned, high[2], high[3]))
         emit(f"| {sparsity:.0%} | {fmt(probe)} | {fmt(full)} |")
 
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        seeds = " ".join(map(str, args.seeds))
-        args.out.write_text("# Pruning methods on digits\n\nMade by:\n\n    python scripts/demo_vision.py "
-                            f"--seeds {seeds} --epochs {args.epochs} --sparsity {args.sparsity}"
-                            f"{' --quick' if args.quick else ''}\n\n" + "\n".join(out) + "\n")
+    report.save(args.out, "Pruning methods on digits")
 
 
 if __name__ == "__main__":
