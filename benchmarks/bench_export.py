@@ -23,7 +23,7 @@ from marl_prune.config import TrainConfig
 from marl_prune.export import export_safetensors, size_and_latency_report
 from marl_prune.models import RecurrentAgents
 from marl_prune.pruning import compute_masks
-from marl_prune.train import actor_prunable_names, load_trained_actors
+from marl_prune.runs import actor_prunable_names, load_trained_actors
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from marl_prune.config import TrainConfig
 from marl_prune.methods.distill import capture_outputs, square_head_loss
 from marl_prune.models import RecurrentAgents
 from marl_prune.pruning import MaskSet, compute_masks
-from marl_prune.train import actor_prunable_names
+from marl_prune.runs import actor_prunable_names
 
 FEATURE_LAYERS = ("encoder", "gru")
 

@@ -190,7 +190,7 @@ def export_run(run_dir: Path, out_dir: Path, formats: tuple[str, ...] = ("safete
                per_agent: bool = False) -> dict:
     """Export a run's actors to ``out_dir``; returns the report (also written as JSON and
     Markdown). ``per_agent`` writes one file per user instead of one team file."""
-    from marl_prune.train import load_trained_actors
+    from marl_prune.runs import load_trained_actors
 
     unknown = set(formats) - {"safetensors", "onnx"}
     if unknown:

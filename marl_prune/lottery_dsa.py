@@ -21,8 +21,8 @@ from marl_prune.config import TrainConfig, save_config
 from marl_prune.methods.lottery import colt, imp, swamp
 from marl_prune.models import RecurrentAgents
 from marl_prune.pruning import MaskSet
-from marl_prune.train import (actor_prunable_names, build_models, evaluate_actors, load_trained_actors,
-                              save_ticket, train_or_resume)
+from marl_prune.runs import actor_prunable_names, build_models, load_trained_actors, save_ticket
+from marl_prune.train import evaluate_actors, train_or_resume
 
 
 class _RunTrainer:

@@ -30,7 +30,8 @@ from marl_prune.distill_dsa import distill_sparse_team
 from marl_prune.lottery_dsa import run_lottery
 from marl_prune.pruning import MaskSet
 from marl_prune.report import Report, mean_std
-from marl_prune.train import actor_prunable_names, evaluate_actors, load_trained_actors, save_ticket, train_or_resume
+from marl_prune.runs import actor_prunable_names, load_trained_actors, save_ticket
+from marl_prune.train import evaluate_actors, train_or_resume
 
 METHODS = {
     "dense": {},

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from envs.dsa import PRESETS, baseline_policies, evaluate, make_config
 from marl_prune.policy import ActorPolicy
-from marl_prune.train import load_trained_actors
+from marl_prune.runs import load_trained_actors
 
 
 def evaluation_table(policies: dict, config, episodes: int, seed: int) -> list[dict]:

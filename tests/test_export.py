@@ -15,7 +15,8 @@ from marl_prune.export import OneStep, export_onnx, export_run, export_safetenso
 from marl_prune.models import RecurrentAgents
 from marl_prune.pruning import compute_masks
 from marl_prune.runtime import HEADER_KEY, CSRMatrix, SparseTeam, checksum
-from marl_prune.train import actor_prunable_names, train
+from marl_prune.runs import actor_prunable_names
+from marl_prune.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,8 @@ from marl_prune.config import TrainConfig
 from marl_prune.distill_dsa import _features, distill_sparse_team, teacher_rollouts
 from marl_prune.lottery_dsa import run_lottery
 from marl_prune.pruning import MaskSet, compute_masks, keep_count
-from marl_prune.train import actor_prunable_names, load_ticket, load_trained_actors, save_ticket, train
+from marl_prune.runs import actor_prunable_names, load_ticket, load_trained_actors, save_ticket
+from marl_prune.train import train
 
 TINY = dict(num_envs=4, num_steps=20, bptt_chunk=10, hidden_size=16, critic_hidden=16, eval_episodes=4,
             eval_every=0, env={"max_cycles": 20}, progress=False, iterations=2)

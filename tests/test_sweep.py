@@ -5,7 +5,7 @@ import json
 import pytest
 
 from marl_prune import plots, sweep
-from marl_prune.train import CHECKPOINT
+from marl_prune.runs import CHECKPOINT
 
 TINY = {"iterations": 2, "num_envs": 4, "num_steps": 20, "bptt_chunk": 10, "hidden_size": 16,
         "critic_hidden": 16, "eval_episodes": 4, "eval_every": 0, "env": {"max_cycles": 20},

@@ -16,7 +16,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from envs.dsa import DSACore
 from marl_prune.checkpoint import load_checkpoint
 from marl_prune.config import TrainConfig
-from marl_prune.train import CHECKPOINT, train
+from marl_prune.runs import CHECKPOINT
+from marl_prune.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(
