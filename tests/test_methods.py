@@ -223,3 +223,28 @@ def test_component_sweep_finds_the_collapse():
         assert rows[-1]["quality"] < rows[0]["quality"]  # fully pruned is worse than 25%
         first_bad = next((r["sparsity"] for r in rows if r["quality"] < 0.9), None)
         assert result["collapse"][c] == first_bad
+
+
+def test_methods_accept_a_hugging_face_model():
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(0)
+    config = transformers.GPT2Config(vocab_size=32, n_positions=32, n_embd=32, n_layer=2, n_head=4,
+                                     bos_token_id=1, eos_token_id=1)
+    teacher = transformers.GPT2LMHeadModel(config)  # built from a config: no download
+    student = copy.deepcopy(teacher)
+    targets = {"transformer.h.*.attn.*": 0.5, "transformer.h.*.mlp.*": 0.75}
+    masks = prune_components(student, targets)
+    for pattern, s in targets.items():
+        for n in component_weights(student, pattern):
+            assert int((student.get_parameter(n) == 0).sum()) == student.get_parameter(n).numel() - keep_count(
+                student.get_parameter(n).numel(), s)
+    blocks = ["transformer.h.0", "transformer.h.1"]
+    tokens = torch.randint(0, 32, (4, 16))
+    valid = torch.ones(4, 16, dtype=torch.bool)
+    sparse_finetune(student, teacher, blocks, masks, [(tokens, valid)] * 3, task_loss=lambda out, b: out.loss,
+                    forward=lambda m, b: m(b[0], labels=b[0]), valid=lambda b: b[1])
+    assert all((student.get_parameter(n)[~masks[n]] == 0).all() for n in masks)
+    with capture_outputs(student, blocks) as s, capture_outputs(teacher, blocks) as t:
+        with torch.no_grad():
+            student(tokens), teacher(tokens)
+        assert float(square_head_loss(s(), t(), valid)) > 0
