@@ -18,7 +18,7 @@ from envs.dsa import DSACore
 from marl_prune.config import TrainConfig
 from marl_prune.methods.distill import capture_outputs, square_head_loss
 from marl_prune.models import RecurrentAgents
-from marl_prune.pruning import MaskSet, compute_masks
+from marl_prune.pruning import MaskSet, compute_masks, masked_step
 from marl_prune.runs import actor_prunable_names
 
 FEATURE_LAYERS = ("encoder", "gru")
@@ -74,7 +74,5 @@ def distill_sparse_team(teacher: RecurrentAgents, config: TrainConfig, sparsity:
         loss = kl + square_head_weight * square_head_loss(s_feats, t_feats) if square_head_weight else kl
         optimizer.zero_grad()
         loss.backward()
-        masks.mask_gradients(student)
-        optimizer.step()
-        masks.apply(student)
+        masked_step(optimizer, student, masks)
     return student.eval(), masks

@@ -22,6 +22,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from marl_prune.pruning.masks import masked_step
+
 METRICS = {
     "linear": (lambda p: (p + 1.0) / 2.0, (0.0, 1.0)),
     "sine": (lambda p: (torch.sin(p) - math.sin(1.0)) / (2.0 * math.sin(1.0)), (-1.0, 0.0)),
@@ -190,11 +192,7 @@ def fit(model: nn.Module, coords: Tensor, target: Tensor, steps: int = 300, lr: 
         value = ((pred - y) ** 2).mean() if loss == "mse" else ((pred - y).abs() / (y.abs() + 1e-2)).mean()
         optimizer.zero_grad()
         value.backward()
-        if masks is not None:
-            masks.mask_gradients(model)
-        optimizer.step()
-        if masks is not None:
-            masks.apply(model)
+        masked_step(optimizer, model, masks)
         schedule.step()
     return model
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import torch
 from torch import Tensor, nn
 
-from marl_prune.pruning.masks import MaskSet
+from marl_prune.pruning.masks import MaskSet, masked_step
 
 
 def square_head_loss(student: Sequence[Tensor], teacher: Sequence[Tensor], valid: Tensor | None = None,
@@ -82,7 +82,5 @@ def sparse_finetune(student: nn.Module, teacher: nn.Module, layers: Sequence[str
                 loss = loss + square_head_weight * square_head_loss(student_feats(), t, valid(batch))
             optimizer.zero_grad()
             loss.backward()
-            masks.mask_gradients(student)
-            optimizer.step()
-            masks.apply(student)
+            masked_step(optimizer, student, masks)
     return student

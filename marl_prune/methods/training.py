@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 import torch
 from torch import Tensor, nn
 
-from marl_prune.pruning.masks import MaskSet
+from marl_prune.pruning.masks import MaskSet, masked_step
 
 
 def minibatches(tensors: Sequence[Tensor], batch_size: int, epochs: int, seed: int) -> Iterator[tuple[Tensor, ...]]:
@@ -43,11 +43,7 @@ def train_masked(
         loss = loss_fn(model, batch)
         optimizer.zero_grad()
         loss.backward()
-        if masks is not None:
-            masks.mask_gradients(model)
-        optimizer.step()
-        if masks is not None:
-            masks.apply(model)
+        masked_step(optimizer, model, masks)
         if after_step is not None:
             after_step(model, step)
     return model

@@ -3,7 +3,7 @@ the gradual pruner that applies them during training."""
 
 from marl_prune.pruning.allocate import SCOPES, allocate, allocate_amounts, keep_count
 from marl_prune.pruning.gradual import MODES, GradualPruner
-from marl_prune.pruning.masks import MaskSet, compute_masks, prune, zero_fraction
+from marl_prune.pruning.masks import MaskSet, compute_masks, masked_step, prune, zero_fraction
 from marl_prune.pruning.schedules import (
     SCHEDULES,
     Horizon,
@@ -17,6 +17,6 @@ from marl_prune.pruning.scores import SCORES, lamp_scores, magnitude_scores, ran
 __all__ = [
     "MODES", "SCHEDULES", "SCOPES", "SCORES", "GradualPruner", "Horizon", "MaskSet",
     "allocate", "allocate_amounts", "compute_masks", "harmonic_schedule", "keep_count",
-    "lamp_scores", "linear_schedule", "magnitude_scores", "make_schedule",
+    "lamp_scores", "linear_schedule", "magnitude_scores", "make_schedule", "masked_step",
     "polynomial_schedule", "prune", "random_scores", "zero_fraction",
 ]

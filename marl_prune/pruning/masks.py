@@ -60,6 +60,18 @@ class MaskSet:
         self.masks = {name: state[name].to(torch.bool).clone() for name in self.masks}
 
 
+def masked_step(optimizer: torch.optim.Optimizer, module: nn.Module, masks: MaskSet | None) -> None:
+    """One optimiser step that keeps the pruned weights of ``module`` at exactly zero: their
+    gradients are masked before the step and the weights re-zeroed after it (momentum from
+    earlier steps could otherwise move them). ``masks=None`` is a plain step."""
+    if masks is None:
+        optimizer.step()
+        return
+    masks.mask_gradients(module)
+    optimizer.step()
+    masks.apply(module)
+
+
 def compute_masks(
     module: nn.Module,
     names: Iterable[str],
