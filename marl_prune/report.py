@@ -24,7 +24,10 @@ class Report:
     def save(self, path: Path | None, title: str) -> None:
         if path is None:
             return
-        command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+        script = Path(sys.argv[0]).resolve()
+        if script.is_relative_to(Path.cwd()):  # as run from the repository root
+            script = script.relative_to(Path.cwd())
+        command = "python " + " ".join(shlex.quote(str(a)) for a in [script, *sys.argv[1:]])
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"# {title}\n\nMade by:\n\n    {command}\n\n" + "\n".join(self.lines) + "\n")
 
