@@ -32,7 +32,8 @@ class Report:
         path.write_text(f"# {title}\n\nMade by:\n\n    {command}\n\n" + "\n".join(self.lines) + "\n")
 
 
-def mean_std(values: Iterable[float], percent: bool = False) -> str:
-    """``mean +- std`` (population std over seeds), as a percentage with ``percent``."""
+def mean_std(values: Iterable[float], percent: bool = False, spec: str = ".3f") -> str:
+    """``mean +- std`` (population std over seeds), as a percentage with ``percent``, else
+    with the format ``spec`` (e.g. ".2e" for small errors)."""
     v = np.asarray(list(values), dtype=float)
-    return f"{v.mean():.1%} +- {v.std():.1%}" if percent else f"{v.mean():.3f} +- {v.std():.3f}"
+    return f"{v.mean():.1%} +- {v.std():.1%}" if percent else f"{v.mean():{spec}} +- {v.std():{spec}}"

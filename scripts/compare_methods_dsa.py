@@ -7,7 +7,7 @@
    random pruning (linear schedule), IMP, SWAMP and COLT at --sparsity; each training run has
    --iterations (IMP / SWAMP / COLT run several: the "runs" column);
 2. SquareHead as policy distillation of the dense team of the first seed into a sparse team
-   (one-shot, KL only, KL + SquareHead) at 75% and --sparsity;
+   (one-shot, KL only, KL + SquareHead) at --distill-sparsities;
 3. transfer of the sparse (harmonic) team of the first seed to --transfer-env: linear probe
    of the heads vs full fine-tuning with the mask fixed vs a dense team trained from scratch.
 Greedy evaluation utility as a fraction of the oracle, mean +- std over seeds. Finished runs
@@ -67,6 +67,8 @@ def main() -> None:
     parser.add_argument("--transfer-env", default="rayleigh_fading=True",
                         help="comma-separated KEY=VALUE overrides of the target scenario")
     parser.add_argument("--distill-epochs", type=int, default=60)
+    parser.add_argument("--distill-sparsities", nargs="+", type=float, default=[0.75, 0.9],
+                        help="sparsities of the distilled students")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--runs-dir", default="runs/compare_methods")
     parser.add_argument("--out", type=Path)
@@ -105,7 +107,7 @@ def main() -> None:
     emit(f"Dense teacher: {results[('dense', seed)]['eval/utility_vs_oracle']:.1%} of the oracle.\n")
     emit("| sparsity | one-shot, no fine-tuning | KL only | KL + SquareHead |\n|---|---|---|---|")
     torch.manual_seed(0)
-    for sparsity in sorted({0.75, args.sparsity}):
+    for sparsity in sorted(args.distill_sparsities):
         cells = []
         for epochs, weight in ((0, 0.0), (args.distill_epochs, 0.0), (args.distill_epochs, 1.0)):
             student, _ = distill_sparse_team(teacher, config, sparsity, epochs=epochs, square_head_weight=weight)
