@@ -133,12 +133,12 @@ def size_and_latency_report(actors: RecurrentAgents, sparse_path: Path) -> dict:
         dense_path = Path(tmp) / "dense.safetensors"
         save_file(_tensors(actors, agents, sparse=False), str(dense_path))
         dense_bytes = dense_path.stat().st_size
+    layers = [pair for i in agents.values() for pair in agent_weights(actors, i).values()]  # (weight, bias)
+    n_params = sum(w.size + b.size for w, b in layers)
+    weight_nonzeros = sum(int(np.count_nonzero(w)) for w, _ in layers)
+    weight_sparsity = 1.0 - weight_nonzeros / sum(w.size for w, _ in layers)
+    nonzeros = weight_nonzeros + sum(b.size for _, b in layers)
     weights = agent_weights(actors, 0)
-    n_params = sum(w.size + b.size for i in agents.values() for w, b in agent_weights(actors, i).values())
-    matrices = [w for i in agents.values() for w, _ in agent_weights(actors, i).values()]
-    weight_sparsity = 1.0 - sum(int(np.count_nonzero(w)) for w in matrices) / sum(w.size for w in matrices)
-    nonzeros = sum(int(np.count_nonzero(w)) + b.size for i in agents.values()
-                   for w, b in agent_weights(actors, i).values())
 
     step = OneStep(actors, 0).eval()
     obs, h = torch.rand(1, step.encoder.in_features), torch.zeros(1, step.gru.hidden_size)
