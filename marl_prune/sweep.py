@@ -68,19 +68,27 @@ def describe(config: TrainConfig) -> dict[str, Any]:
     return {"scenario": scenario, "method": method, "final_sparsity": float(sparsity[2:]), "seed": int(seed[1:])}
 
 
-def run_one(config: TrainConfig | dict) -> dict[str, Any]:
-    """Run (or read, or resume) one sweep run; returns its coordinates and metrics."""
+def run_metrics(config: TrainConfig | dict) -> dict[str, Any]:
+    """The metrics of one named run of any method: read when it finished, otherwise run or
+    resumed (gradual runs through ``train_or_resume``, IMP/SWAMP/COLT through ``run_lottery``,
+    which skips its finished sub-runs). Takes a dict too, for process pools."""
     from marl_prune.lottery_dsa import run_lottery
     from marl_prune.train import train_or_resume
 
     config = config if isinstance(config, TrainConfig) else TrainConfig(**config)
     done = Path(config.runs_dir) / str(config.run_name) / "metrics.json"
     if done.exists():
-        metrics = json.loads(done.read_text())
-    elif config.prune_method != "gradual":
-        metrics = run_lottery(config)
-    else:
-        metrics = train_or_resume(config)
+        return json.loads(done.read_text())
+    if config.prune_method != "gradual":
+        return run_lottery(config)
+    return train_or_resume(config)
+
+
+def run_one(config: TrainConfig | dict) -> dict[str, Any]:
+    """Run (or read, or resume) one sweep run; returns its coordinates and metrics."""
+    config = config if isinstance(config, TrainConfig) else TrainConfig(**config)
+    metrics = run_metrics(config)
+    done = Path(config.runs_dir) / str(config.run_name) / "metrics.json"
     scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
     return {**describe(config), "run_dir": str(done.parent), **scalars}
 

@@ -156,9 +156,9 @@ def train(config: TrainConfig, resume_dir: Path | str | None = None) -> dict[str
             v = critic(state)
         return (value_norm.denormalize(v) if value_norm is not None else v), h
 
-    progress = Progress(config.iterations, enabled=config.progress)
     metrics: dict[str, float] = {}
     total_iterations = config.iterations + config.finetune_iterations
+    progress = Progress(total_iterations, enabled=config.progress)
     for iteration in range(start_iteration, total_iterations):
         t_start = time.perf_counter()
         if config.anneal_lr:

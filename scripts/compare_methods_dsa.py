@@ -27,11 +27,11 @@ import torch
 from envs.dsa import GenieOracle, evaluate
 from marl_prune.config import TrainConfig
 from marl_prune.distill_dsa import distill_sparse_team
-from marl_prune.lottery_dsa import run_lottery
 from marl_prune.pruning import MaskSet
 from marl_prune.report import Report, mean_std
 from marl_prune.runs import actor_prunable_names, load_trained_actors, save_ticket
-from marl_prune.train import evaluate_actors, train_or_resume
+from marl_prune.sweep import run_metrics
+from marl_prune.train import evaluate_actors
 
 METHODS = {
     "dense": {},
@@ -44,16 +44,6 @@ METHODS = {
     "SWAMP": dict(prune_method="swamp"),
     "COLT": dict(prune_method="colt"),
 }
-
-
-def run_job(job: dict) -> dict:
-    config = TrainConfig(**job)
-    run_dir = Path(config.runs_dir) / config.run_name
-    if (run_dir / "metrics.json").exists():
-        return json.loads((run_dir / "metrics.json").read_text())
-    if config.prune_method != "gradual":
-        return run_lottery(config)  # skips its finished sub-runs
-    return train_or_resume(config)
 
 
 def main() -> None:
@@ -81,7 +71,7 @@ def main() -> None:
     jobs = {(m, s): dict(base, seed=s, run_name=f"{args.scenario}_{m.replace(' ', '_')}_s{s}", **fields)
             for m, fields in METHODS.items() for s in args.seeds}
     with ProcessPoolExecutor(args.workers) as pool:
-        results = dict(zip(jobs, pool.map(run_job, jobs.values())))
+        results = dict(zip(jobs, pool.map(run_metrics, jobs.values())))
 
     report = Report()
     emit = report.emit
@@ -138,7 +128,7 @@ def main() -> None:
         if job is None:
             value = evaluate_actors(source, target_config, target_oracle)["eval/utility_vs_oracle"]
         else:
-            value = run_job(job)["eval/utility_vs_oracle"]
+            value = run_metrics(job)["eval/utility_vs_oracle"]
         emit(f"| {label} | {value:.1%} |")
 
     report.save(args.out, "Pruning methods on the DSA actors")

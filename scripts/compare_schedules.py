@@ -17,13 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from marl_prune.config import TrainConfig
 from marl_prune.report import Report
-from marl_prune.train import train_or_resume
-
-
-def run_one(job: dict) -> dict:
-    return train_or_resume(TrainConfig(**job))
+from marl_prune.sweep import run_metrics
 
 
 def main() -> None:
@@ -56,7 +51,7 @@ def main() -> None:
                     run_name=f"{args.scenario}_{schedule}_{args.mode}_sf{s}_s{seed}",
                 )
     with ProcessPoolExecutor(args.workers) as pool:
-        results = dict(zip(jobs, pool.map(run_one, jobs.values())))
+        results = dict(zip(jobs, pool.map(run_metrics, jobs.values())))
 
     def utilities(schedule, s):
         return np.array([results[(schedule, s, seed)]["eval/utility"] for seed in args.seeds])
