@@ -13,7 +13,7 @@ import dataclasses
 import json
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -180,8 +180,11 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/results/sweep"))
 
 
-def run_and_report(configs, args, title: str, scenarios) -> list[dict]:
-    """Run the configs on the chosen backend, then write tables, plots and a summary."""
+def run_and_report(configs: Sequence[TrainConfig], args: argparse.Namespace, title: str, scenarios: Sequence[str],
+                   sections: Callable[[list[dict], dict[str, dict[str, float]]], str] | None = None) -> list[dict]:
+    """Run the configs on the chosen backend, then write tables, plots and a summary;
+    ``sections(records, baselines)`` adds Markdown to the summary (baselines: scenario ->
+    conventional baseline -> fraction of the oracle)."""
     from envs.dsa import baseline_policies, evaluate, make_config
     from marl_prune import plots
     from marl_prune.report import Report
@@ -193,6 +196,7 @@ def run_and_report(configs, args, title: str, scenarios) -> list[dict]:
     rows = aggregate(records)
     write_tables(rows, args.out)
     report = Report()
+    baselines: dict[str, dict[str, float]] = {}
     report.emit(f"{len(records)} runs; greedy evaluation utility as a fraction of the oracle, "
                 "mean +- 95% CI (Student t over seeds).\n")
     report.emit((args.out / "results.md").read_text())
@@ -201,6 +205,7 @@ def run_and_report(configs, args, title: str, scenarios) -> list[dict]:
         oracle = evaluate(baseline_policies(config)["oracle"], config, 64, seed=10_000).mean()
         base = {name: evaluate(p, config, 64, seed=10_000).mean() / oracle
                 for name, p in baseline_policies(config).items() if name != "oracle"}
+        baselines[scenario] = base
         plots.utility_vs_sparsity(rows, args.out / f"{scenario}_utility_vs_sparsity.png", scenario, base)
         plots.learning_curves(records, args.out / f"{scenario}_learning_curves.png", scenario=scenario)
         pruned = [r for r in records if r["scenario"] == scenario and r["final_sparsity"] > 0
@@ -210,5 +215,7 @@ def run_and_report(configs, args, title: str, scenarios) -> list[dict]:
         report.emit(f"\n![{scenario}]({scenario}_utility_vs_sparsity.png)\n")
         report.emit(f"Conventional baselines on {scenario}: " +
                     ", ".join(f"{k} {v:.1%}" for k, v in base.items()))
+    if sections is not None:
+        report.emit("\n" + sections(records, baselines))
     report.save(args.out / "README.md", title)
     return records

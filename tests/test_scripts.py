@@ -35,3 +35,18 @@ def test_demo_writes_its_tables(tmp_path, script, args, expected):
 def test_plot_schedules_writes_a_png(tmp_path):
     _run("plot_schedules.py", "--out", tmp_path / "s.png", "--iterations", "100", "--warmup", "10", "--end-lock", "10")
     assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "s.png").stat().st_size > 10_000
+
+
+def test_reproduce_paper_writes_tables_plots_and_claims(tmp_path):
+    out = tmp_path / "paper"
+    stdout = _run("reproduce_paper.py", "--budget", "smoke", "--scenarios", "basic", "--sparsities", "0.9",
+                  "--seeds", "1", "2", "--runs-dir", tmp_path / "runs", "--out", out)
+    assert "12 runs" in stdout  # dense, ippo, then 4 pruning methods at one sparsity, x 2 seeds
+    text = (out / "README.md").read_text()
+    assert "python scripts/reproduce_paper.py --budget smoke" in text and "| basic | harmonic | 0.9 | 2 |" in text
+    claims = (out / "claims.md").read_text()
+    for claim in ("harmonic comparable or better at 0.9", "sparse beats dense", "IAGC beats MADRL (IPPO)",
+                  "IAGC beats conventional baselines"):
+        assert f"| basic | {claim} |" in claims and claim in text
+    for name in ("utility_vs_sparsity", "learning_curves", "schedule_vs_realised"):
+        assert (out / f"basic_{name}.png").stat().st_size > 5000

@@ -63,3 +63,36 @@ def test_ray_backend_runs_a_two_trial_sweep(tmp_path):
     configs = sweep.expand(["basic"], ["dense"], [0.0], [1, 2], str(tmp_path), TINY)
     records = sweep.run_ray(configs, cpus_per_trial=1)
     assert len(records) == 2 and all((tmp_path / c.run_name / "metrics.json").exists() for c in configs)
+
+
+def _records(scenario, method, sparsity, values):
+    return [{"scenario": scenario, "method": method, "final_sparsity": sparsity, "seed": i,
+             "eval/utility_vs_oracle": v} for i, v in enumerate(values)]
+
+
+def test_claims_on_hand_made_records():
+    from marl_prune.claims import check_claims, claims_table, welch_p
+
+    assert welch_p([0.1, 0.3], [0.15, 0.25]) == pytest.approx(1.0)
+    assert welch_p([1, 1], [1, 1]) == 1.0 and welch_p([1, 1], [0, 0]) == 0.0
+    # hand value: means 2 and 5, variances 1 and 1, n 3 -> t = -3 / sqrt(2/3), df = 4
+    from scipy.stats import t
+    assert welch_p([1, 2, 3], [4, 5, 6]) == pytest.approx(2 * t.sf(3 / (2 / 3) ** 0.5, 4))
+    records = (_records("a", "dense", 0.0, [0.55, 0.60, 0.65]) + _records("a", "ippo", 0.0, [0.25, 0.30, 0.35])
+               + _records("a", "linear", 0.9, [0.45, 0.50, 0.55]) + _records("a", "polynomial", 0.9, [0.35, 0.40, 0.45])
+               + _records("a", "harmonic", 0.9, [0.15, 0.20, 0.25]) + _records("a", "harmonic", 0.5, [0.5, 0.7, 0.9]))
+    verdicts = {v.claim: v for v in check_claims(records, {"a": {"aloha": 0.4, "adaptive": 0.45}}, high=(0.9,))}
+    assert verdicts["harmonic comparable or better at 0.9"].holds is False  # far below linear
+    assert "vs linear 50.0%" in verdicts["harmonic comparable or better at 0.9"].figures
+    assert verdicts["sparse beats dense"].holds is None  # harmonic@0.5 higher mean, not significant
+    assert "1/4 pruned means above dense" in verdicts["sparse beats dense"].figures
+    assert verdicts["IAGC beats MADRL (IPPO)"].holds is True
+    low = 0.60 - t.ppf(0.975, 2) * 0.05 / 3**0.5  # 47.6%
+    assert verdicts["IAGC beats conventional baselines"].holds is True
+    assert f"CI low {low:.1%}) vs best conventional adaptive 45.0%" in verdicts["IAGC beats conventional baselines"].figures
+    # noisy harmonic within reach of linear: comparable
+    noisy = [r for r in records if not (r["method"] == "harmonic" and r["final_sparsity"] == 0.9)]
+    noisy += _records("a", "harmonic", 0.9, [0.2, 0.5, 0.8])
+    v = check_claims(noisy, {"a": {"aloha": 0.7}}, high=(0.9,))
+    assert v[0].holds is True and v[-1].holds is False  # 0.7 baseline above the IAGC interval
+    assert claims_table(v).count("\n") == len(v) + 2

@@ -1,0 +1,123 @@
+"""The method paper's claims, checked on sweep records with Welch's t-test over seeds.
+
+Each check compares per-seed greedy evaluation utilities (fraction of the oracle) and returns
+a verdict with the figures it rests on:
+
+- harmonic annealing is comparable or better than the best monotone schedule (linear or
+  polynomial) at high sparsity: it fails only when harmonic is significantly worse;
+- sparse beats dense: the best pruned configuration is significantly better than dense IAGC
+  (Bonferroni-corrected over the pruned configurations tried, since the best is picked);
+- IAGC beats the MADRL baseline (IPPO-style local critics): significantly better;
+- IAGC beats the conventional baselines: the lower end of its 95% CI is above the best of
+  them (a baseline is one number, evaluated on the same episodes).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+SCHEDULES = ("linear", "polynomial", "harmonic")
+ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One claim on one scenario: ``holds`` is True, False, or None (not distinguishable)."""
+
+    scenario: str
+    claim: str
+    holds: bool | None
+    figures: str
+
+    @property
+    def label(self) -> str:
+        return {True: "holds", False: "does not hold", None: "not distinguishable"}[self.holds]
+
+
+def welch_p(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided p-value of Welch's t-test; with no spread in either group, 1 if the means
+    agree and 0 if not; NaN with fewer than two values in a group."""
+    from scipy.stats import ttest_ind
+
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if len(a) < 2 or len(b) < 2:
+        return float("nan")
+    if a.std() == 0 and b.std() == 0:
+        return 1.0 if a.mean() == b.mean() else 0.0
+    return float(ttest_ind(a, b, equal_var=False).pvalue)
+
+
+def _groups(records: Sequence[dict[str, Any]], scenario: str, metric: str) -> dict[tuple[str, float], list[float]]:
+    groups: dict[tuple[str, float], list[float]] = defaultdict(list)
+    for r in records:
+        if r["scenario"] == scenario and metric in r:
+            groups[(r["method"], float(r["final_sparsity"]))].append(float(r[metric]))
+    return groups
+
+
+def _ci_low(values: Sequence[float]) -> float:
+    from marl_prune.sweep import t_critical
+
+    v = np.asarray(values, float)
+    return float(v.mean() - t_critical(len(v)) * v.std(ddof=1) / math.sqrt(len(v)))
+
+
+def _compare(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> tuple[float, bool | None]:
+    """(p, verdict that a beats b): True if significantly higher, False if significantly lower."""
+    p = welch_p(a, b)
+    if not p < alpha:
+        return p, None
+    return p, bool(np.mean(a) > np.mean(b))
+
+
+def check_claims(records: Sequence[dict[str, Any]], baselines: dict[str, dict[str, float]],
+                 high: Sequence[float] = (0.9, 0.95), metric: str = "eval/utility_vs_oracle") -> list[Verdict]:
+    """Verdicts per scenario in ``baselines`` (scenario -> conventional baseline -> fraction of oracle)."""
+    verdicts = []
+    for scenario, base in baselines.items():
+        g = _groups(records, scenario, metric)
+        dense = g.get(("dense", 0.0))
+        if not dense:
+            continue
+        m = lambda v: f"{np.mean(v):.1%}"  # noqa: E731
+        for s in high:
+            harmonic = g.get(("harmonic", s))
+            others = [(name, g[(name, s)]) for name in ("linear", "polynomial") if g.get((name, s))]
+            if harmonic and others:
+                name, best = max(others, key=lambda kv: np.mean(kv[1]))
+                p, beats = _compare(harmonic, best)
+                holds = True if beats is None else beats
+                verdicts.append(Verdict(scenario, f"harmonic comparable or better at {s:g}", holds,
+                                        f"harmonic {m(harmonic)} vs {name} {m(best)} (p={p:.2f})"))
+        pruned = {k: v for k, v in g.items() if k[0] in SCHEDULES}
+        if pruned:
+            (name, s), best = max(pruned.items(), key=lambda kv: np.mean(kv[1]))
+            p, beats = _compare(best, dense, ALPHA / len(pruned))
+            higher = sum(np.mean(v) > np.mean(dense) for v in pruned.values())
+            verdicts.append(Verdict(scenario, "sparse beats dense", beats,
+                                    f"best pruned {name}@{s:g} {m(best)} vs dense {m(dense)} (p={p:.2f}, "
+                                    f"Bonferroni x{len(pruned)}); {higher}/{len(pruned)} pruned means above dense"))
+        ippo = g.get(("ippo", 0.0))
+        if ippo:
+            p, beats = _compare(dense, ippo)
+            verdicts.append(Verdict(scenario, "IAGC beats MADRL (IPPO)", beats,
+                                    f"dense IAGC {m(dense)} vs IPPO {m(ippo)} (p={p:.2f})"))
+        if base:
+            name, value = max(base.items(), key=lambda kv: kv[1])
+            low = _ci_low(dense)
+            verdicts.append(Verdict(scenario, "IAGC beats conventional baselines", bool(low > value) if low == low else None,
+                                    f"dense IAGC {m(dense)} (95% CI low {low:.1%}) vs best conventional {name} {value:.1%}"))
+    return verdicts
+
+
+def claims_table(verdicts: Sequence[Verdict]) -> str:
+    """A Markdown table: scenario, claim, verdict, figures."""
+    lines = ["| scenario | claim | verdict | figures |", "|---|---|---|---|"]
+    lines += [f"| {v.scenario} | {v.claim} | {v.label} | {v.figures} |" for v in verdicts]
+    return "\n".join(lines) + "\n"
