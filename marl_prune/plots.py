@@ -33,70 +33,100 @@ def scalars(run_dir: str | Path, tag: str) -> tuple[np.ndarray, np.ndarray]:
     return np.array([e.step for e in events]), np.array([e.value for e in events])
 
 
+def _band(curves: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Steps, mean and 95% half-width (normal approximation) of curves cut to a common length."""
+    length = min(len(v) for _, v in curves)
+    values = np.stack([v[:length] for _, v in curves])
+    mean = values.mean(0)
+    half = 1.96 * values.std(0, ddof=1) / np.sqrt(len(values)) if len(values) > 1 else np.zeros_like(mean)
+    return curves[0][0][:length], mean, half
+
+
 def learning_curves(records: Sequence[dict[str, Any]], out: Path, tag: str = "charts/utility_vs_oracle",
                     scenario: str | None = None) -> Path:
-    """Mean and 95% band (normal approximation) over seeds of ``tag``, one line per
-    (method, sparsity), for one scenario."""
+    """Mean and 95% band over seeds of ``tag`` for one scenario: one panel per final sparsity,
+    each with that sparsity's pruning methods and the dense methods for reference."""
     plt = _pyplot()
-    groups: dict[str, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
+    groups: dict[tuple[str, float], list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
     for r in records:
-        if scenario is not None and r["scenario"] != scenario:
-            continue
-        label = r["method"] if r["final_sparsity"] == 0 else f"{r['method']} s_f={r['final_sparsity']:g}"
-        steps, values = scalars(r["run_dir"], tag)
-        if len(steps):
-            groups[label].append((steps, values))
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for label, curves in sorted(groups.items()):
-        length = min(len(v) for _, v in curves)
-        steps = curves[0][0][:length]
-        values = np.stack([v[:length] for _, v in curves])
-        mean = values.mean(0)
-        band = 1.96 * values.std(0, ddof=1) / np.sqrt(len(values)) if len(values) > 1 else np.zeros_like(mean)
-        line, = ax.plot(steps, mean, label=f"{label} (n={len(values)})")
-        ax.fill_between(steps, mean - band, mean + band, color=line.get_color(), alpha=0.2)
-    ax.set(xlabel="environment slots (summed over copies)", ylabel=tag, title=f"Learning curves {scenario or ''}")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+        if scenario is None or r["scenario"] == scenario:
+            steps, values = scalars(r["run_dir"], tag)
+            if len(steps):
+                groups[(r["method"], float(r["final_sparsity"]))].append((steps, values))
+    methods = sorted({m for m, _ in groups})
+    colours = {m: f"C{i % 10}" for i, m in enumerate(methods)}
+    levels = sorted({s for _, s in groups if s > 0}) or [0.0]
+    cols = min(len(levels), 2)
+    rows = -(-len(levels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6 * cols, 3.8 * rows), squeeze=False, sharey=True)
+    for ax, level in zip(axes.flat, levels):
+        for (method, s), curves in sorted(groups.items()):
+            if s not in (0.0, level):
+                continue
+            steps, mean, half = _band(curves)
+            dense = s == 0
+            ax.plot(steps, mean, color=colours[method], ls="--" if dense else "-",
+                    label=f"{method}{' (dense)' if dense and method != 'dense' else ''} (n={len(curves)})")
+            ax.fill_between(steps, mean - half, mean + half, color=colours[method], alpha=0.15)
+        ax.set(xlabel="environment slots (summed over copies)", ylabel=tag,
+               title=f"{scenario or ''} final sparsity {level:g}" if level else f"{scenario or ''}")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(levels):]:
+        ax.set_visible(False)
     return _save(fig, out)
 
 
 def utility_vs_sparsity(rows: Sequence[dict[str, Any]], out: Path, scenario: str,
                         baselines: dict[str, float] | None = None) -> Path:
-    """Aggregated utility (mean +- 95% CI) against final sparsity, a line per pruning method;
-    dense methods and the conventional baselines as horizontal lines."""
+    """Aggregated utility (mean +- 95% CI) against final sparsity, a line per pruning method
+    (nudged sideways so the intervals stay apart); dense methods as horizontal lines with
+    their interval shaded, conventional baselines dashed (listed, not drawn, when far below)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     by_method: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         if r["scenario"] == scenario:
             by_method[r["method"]].append(r)
+    ci = lambda r: 0.0 if np.isnan(r["ci95"]) else r["ci95"]  # noqa: E731
+    pruned = [m for m, rs in sorted(by_method.items()) if any(r["final_sparsity"] > 0 for r in rs)]
     for method, rs in sorted(by_method.items()):
         rs = sorted(rs, key=lambda r: r["final_sparsity"])
-        if len(rs) == 1 and rs[0]["final_sparsity"] == 0:
-            ax.axhline(rs[0]["mean"], ls="-", lw=1.5, color="black" if method == "dense" else "grey",
-                       label=f"{method} (dense)")
+        if method not in pruned:
+            colour = "black" if method == "dense" else "grey"
+            ax.axhline(rs[0]["mean"], ls="-", lw=1.5, color=colour, label=method if method == "dense" else f"{method} (dense)")
+            ax.axhspan(rs[0]["mean"] - ci(rs[0]), rs[0]["mean"] + ci(rs[0]), color=colour, alpha=0.12)
             continue
-        ax.errorbar([r["final_sparsity"] for r in rs], [r["mean"] for r in rs],
-                    yerr=[0 if np.isnan(r["ci95"]) else r["ci95"] for r in rs], marker="o", capsize=3, label=method)
+        nudge = 0.006 * (pruned.index(method) - (len(pruned) - 1) / 2)
+        ax.errorbar([r["final_sparsity"] + nudge for r in rs], [r["mean"] for r in rs],
+                    yerr=[ci(r) for r in rs], marker="o", ms=4, capsize=3, label=method)
+    shown = [r["mean"] + k * ci(r) for rs in by_method.values() for r in rs for k in (-1, 1)]
+    bottom = min(shown, default=0.0)
+    span = max(max(shown, default=1.0) - bottom, 0.05)
     for i, (name, value) in enumerate(sorted((baselines or {}).items())):
-        ax.axhline(value, ls="--", lw=1, color=f"C{7 + i % 3}", label=f"{name} (baseline)")
-    ax.set(xlabel="final sparsity", ylabel=rows[0]["metric"] if rows else "", title=f"{scenario}")
+        if value < bottom - span:  # far below the methods: drawing it would flatten everything else
+            ax.plot([], [], ls="--", lw=1, color=f"C{7 + i % 3}", label=f"{name} (baseline, {value:.0%}, off scale)")
+        else:
+            ax.axhline(value, ls="--", lw=1, color=f"C{7 + i % 3}", label=f"{name} (baseline)")
+    ax.set(xlabel="final sparsity", ylabel=f"{rows[0]['metric'] if rows else ''} (greedy)", title=scenario)
+    ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     return _save(fig, out)
 
 
-def schedule_vs_realised(run_dir: str | Path, out: Path) -> Path:
-    """``sparsity/target`` and ``sparsity/actual`` of one pruned run over training."""
+def schedule_vs_realised(runs: dict[str, str | Path], out: Path, title: str = "") -> Path:
+    """``sparsity/target`` (solid) and ``sparsity/actual`` (dashed) over training, for runs
+    given by label."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
-    for tag, style in (("sparsity/target", "-"), ("sparsity/actual", "--")):
-        steps, values = scalars(run_dir, tag)
-        ax.plot(steps, values, style, label=tag)
-    ax.set(xlabel="environment slots", ylabel="sparsity", title=f"{Path(run_dir).name}")
+    for i, (label, run_dir) in enumerate(runs.items()):
+        for tag, style in (("sparsity/target", "-"), ("sparsity/actual", "--")):
+            steps, values = scalars(run_dir, tag)
+            ax.plot(steps, values, style, color=f"C{i}", label=f"{label} {tag.split('/')[1]}")
+    ax.set(xlabel="environment slots (summed over copies)", ylabel="actor sparsity", title=title)
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=7)
     return _save(fig, out)
 
 

@@ -208,10 +208,15 @@ def run_and_report(configs: Sequence[TrainConfig], args: argparse.Namespace, tit
         baselines[scenario] = base
         plots.utility_vs_sparsity(rows, args.out / f"{scenario}_utility_vs_sparsity.png", scenario, base)
         plots.learning_curves(records, args.out / f"{scenario}_learning_curves.png", scenario=scenario)
-        pruned = [r for r in records if r["scenario"] == scenario and r["final_sparsity"] > 0
-                  and r["method"] in ("linear", "polynomial", "harmonic")]
-        if pruned:
-            plots.schedule_vs_realised(pruned[-1]["run_dir"], args.out / f"{scenario}_schedule_vs_realised.png")
+        scheduled = [r for r in records if r["scenario"] == scenario and r["final_sparsity"] > 0
+                     and r["method"] in ("linear", "polynomial", "harmonic")]
+        if scheduled:  # each schedule at the highest sparsity up to 0.9, on the first seed
+            level = max((r["final_sparsity"] for r in scheduled if r["final_sparsity"] <= 0.9),
+                        default=min(r["final_sparsity"] for r in scheduled))
+            seed = min(r["seed"] for r in scheduled)
+            runs = {r["method"]: r["run_dir"] for r in scheduled if r["final_sparsity"] == level and r["seed"] == seed}
+            plots.schedule_vs_realised(runs, args.out / f"{scenario}_schedule_vs_realised.png",
+                                       f"{scenario}, final sparsity {level:g}, seed {seed}")
         report.emit(f"\n![{scenario}]({scenario}_utility_vs_sparsity.png)\n")
         report.emit(f"Conventional baselines on {scenario}: " +
                     ", ".join(f"{k} {v:.1%}" for k, v in base.items()))
