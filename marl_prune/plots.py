@@ -94,7 +94,8 @@ def utility_vs_sparsity(rows: Sequence[dict[str, Any]], out: Path, scenario: str
         rs = sorted(rs, key=lambda r: r["final_sparsity"])
         if method not in pruned:
             colour = "black" if method == "dense" else "grey"
-            ax.axhline(rs[0]["mean"], ls="-", lw=1.5, color=colour, label=method if method == "dense" else f"{method} (dense)")
+            label = method if method == "dense" else f"{method} (dense)"
+            ax.axhline(rs[0]["mean"], ls="-", lw=1.5, color=colour, label=label)
             ax.axhspan(rs[0]["mean"] - ci(rs[0]), rs[0]["mean"] + ci(rs[0]), color=colour, alpha=0.12)
             continue
         nudge = 0.006 * (pruned.index(method) - (len(pruned) - 1) / 2)

@@ -35,17 +35,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", nargs="+", default=["basic", "snr", "pu"])
     parser.add_argument("--sparsities", nargs="+", type=float, default=[0.5, 0.75, 0.9, 0.95])
     parser.add_argument("--seeds", nargs="+", type=int, default=None, help="default: the budget's seeds")
+    parser.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
+    parser.add_argument("--prune-mode", choices=["reference", "strict"], default="reference",
+                        help="reference: pruned weights train freely between events (the paper); "
+                             "strict: masks hold between events")
     sweep.add_cli_arguments(parser)
     args = parser.parse_args(argv)
     budget = BUDGETS[args.budget]
+    name = f"paper_{args.budget}" + ("_strict" if args.prune_mode == "strict" else "")
     if args.runs_dir == "runs/sweep":
-        args.runs_dir = f"runs/paper_{args.budget}"
+        args.runs_dir = f"runs/{name}"
     if args.out == Path("docs/results/sweep"):
-        args.out = Path(f"docs/results/paper_{args.budget}")
+        args.out = Path(f"docs/results/{name}")
     iterations = budget["iterations"]
     base = {"iterations": iterations, "num_envs": budget["num_envs"], "eval_episodes": budget["eval_episodes"],
-            "eval_every": 0, "prune_warmup": max(iterations // 10, 1), "prune_end_lock": max(iterations // 10, 1)}
-    configs = sweep.expand(args.scenarios, METHODS, args.sparsities, args.seeds or budget["seeds"], args.runs_dir, base)
+            "eval_every": 0, "prune_mode": args.prune_mode,
+            "prune_warmup": max(iterations // 10, 1), "prune_end_lock": max(iterations // 10, 1)}
+    seeds = args.seeds or budget["seeds"]
+    configs = sweep.expand(args.scenarios, args.methods, args.sparsities, seeds, args.runs_dir, base)
 
     def claims(records: list[dict], baselines: dict[str, dict[str, float]]) -> str:
         table = claims_table(check_claims(records, baselines))

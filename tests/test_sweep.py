@@ -89,7 +89,8 @@ def test_claims_on_hand_made_records():
     assert verdicts["dense IAGC beats MADRL (IPPO)"].holds is True
     low = 0.60 - t.ppf(0.975, 2) * 0.05 / 3**0.5  # 47.6%
     conventional = verdicts["dense IAGC beats conventional baselines"]
-    assert conventional.holds is True and f"CI low {low:.1%}) vs best conventional adaptive 45.0%" in conventional.figures
+    assert conventional.holds is True
+    assert f"CI low {low:.1%}) vs best conventional adaptive 45.0%" in conventional.figures
     assert verdicts["harmonic@0.9 beats MADRL (IPPO)"].holds is None  # 20% vs 30%: t = 2.45, p = 0.07
     assert verdicts["harmonic@0.9 beats conventional baselines"].holds is False
     # noisy harmonic within reach of linear: comparable
