@@ -23,7 +23,7 @@ from marl_prune.claims import check_claims, claims_table
 BUDGETS = {
     "smoke": dict(iterations=6, num_envs=8, eval_episodes=16, seeds=[1, 2, 3]),
     # 100 iterations x 32 envs x 100 slots: where dense IAGC's learning curve on snr flattens;
-    # about 70 s per run on one core, so 162 runs (3 seeds) take ~1.5 h on 2 cores
+    # 162 runs (--seeds 1 2 3) took 1 h 43 min on 2 cores, so all 5 seeds take ~3 h
     "full": dict(iterations=100, num_envs=32, eval_episodes=64, seeds=[1, 2, 3, 4, 5]),
 }
 METHODS = ["dense", "ippo", "linear", "polynomial", "harmonic", "random"]
