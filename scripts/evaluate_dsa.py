@@ -15,6 +15,7 @@ from pathlib import Path
 
 from envs.dsa import PRESETS, baseline_policies, evaluate, make_config
 from marl_prune.policy import ActorPolicy
+from marl_prune.report import Report
 from marl_prune.runs import load_trained_actors
 
 
@@ -36,12 +37,13 @@ def evaluation_table(policies: dict, config, episodes: int, seed: int) -> list[d
     ]
 
 
-def print_table(title: str, rows: list[dict]) -> None:
-    print(f"\n{title}")
-    print(f"{'policy':>18} {'utility':>16} {'vs oracle':>9} {'success':>8} {'collision':>9} {'fairness':>8}")
+def print_table(report: Report, title: str, rows: list[dict]) -> None:
+    """The table as an indented (code) block, so it reads the same printed and in Markdown."""
+    report.emit(f"\n{title}\n")
+    report.emit(f"    {'policy':>18} {'utility':>16} {'vs oracle':>9} {'success':>8} {'collision':>9} {'fairness':>8}")
     for r in rows:
-        print(
-            f"{r['policy']:>18} {r['utility']:8.3f} +-{r['ci95']:6.3f} {r['vs_oracle']:9.1%} "
+        report.emit(
+            f"    {r['policy']:>18} {r['utility']:8.3f} +-{r['ci95']:6.3f} {r['vs_oracle']:9.1%} "
             f"{r['success']:8.3f} {r['collision']:9.3f} {r['fairness']:8.3f}"
         )
 
@@ -54,7 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--episodes", type=int, default=64, help="evaluation episodes per policy")
     parser.add_argument("--seed", type=int, default=10_000, help="evaluation seed (channel realisation)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="also write the tables, with this command, to a Markdown file")
     args = parser.parse_args(argv)
+    report = Report()
 
     if args.run_dir is None:
         names = list(PRESETS) if args.scenario in (None, "all") else [args.scenario]
@@ -63,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(f"unknown scenario {name!r}; choose one of {sorted(PRESETS)} or 'all'")
             cfg = make_config(name)
             rows = evaluation_table(baseline_policies(cfg), cfg, args.episodes, args.seed)  # p tuned on seed 0
-            print_table(f"scenario {name} ({args.episodes} episodes, seed {args.seed})", rows)
+            print_table(report, f"scenario {name} ({args.episodes} episodes, seed {args.seed})", rows)
+        report.save(args.out, "Conventional baselines and the oracle")
         return 0
     try:
         actors, config = load_trained_actors(args.run_dir)
@@ -78,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
                 "learned (sampled)": ActorPolicy(actors, greedy=False),
                 **baseline_policies(cfg)}
     rows = evaluation_table(policies, cfg, args.episodes, args.seed)
-    print_table(f"run {args.run_dir} on {config.scenario} ({args.episodes} episodes, seed {args.seed})", rows)
+    print_table(report, f"run {args.run_dir} on {config.scenario} ({args.episodes} episodes, seed {args.seed})", rows)
+    report.save(args.out, f"Evaluation of {args.run_dir.name}")
     return 0
 
 

@@ -50,3 +50,13 @@ def test_reproduce_paper_writes_tables_plots_and_claims(tmp_path):
         assert f"| basic | {claim} |" in claims and claim in text
     for name in ("utility_vs_sparsity", "learning_curves", "schedule_vs_realised"):
         assert (out / f"basic_{name}.png").stat().st_size > 5000
+
+
+def test_evaluate_dsa_writes_its_table(tmp_path):
+    out = tmp_path / "eval.md"
+    stdout = _run("evaluate_dsa.py", "--scenario", "basic", "--episodes", "4", "--out", out)
+    text = out.read_text()
+    assert "python scripts/evaluate_dsa.py --scenario basic" in text
+    for policy in ("random", "aloha", "adaptive", "oracle"):
+        assert f"    {policy:>18} " in text and f"{policy:>18} " in stdout
+    assert "  100.0%" in text.splitlines()[-1]  # the oracle is 100% of itself
