@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from marl_prune.sweep import t_critical
+
 SCHEDULES = ("linear", "polynomial", "harmonic")
 ALPHA = 0.05
 
@@ -63,8 +65,6 @@ def _groups(records: Sequence[dict[str, Any]], scenario: str, metric: str) -> di
 
 
 def _ci_low(values: Sequence[float]) -> float:
-    from marl_prune.sweep import t_critical
-
     v = np.asarray(values, float)
     return float(v.mean() - t_critical(len(v)) * v.std(ddof=1) / math.sqrt(len(v)))
 
