@@ -15,7 +15,6 @@ a verdict with the figures it rests on:
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,9 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from marl_prune.sweep import t_critical
-
-SCHEDULES = ("linear", "polynomial", "harmonic")
+from marl_prune.pruning.schedules import SCHEDULES
+from marl_prune.sweep import ci95
 ALPHA = 0.05
 
 
@@ -65,8 +63,7 @@ def _groups(records: Sequence[dict[str, Any]], scenario: str, metric: str) -> di
 
 
 def _ci_low(values: Sequence[float]) -> float:
-    v = np.asarray(values, float)
-    return float(v.mean() - t_critical(len(v)) * v.std(ddof=1) / math.sqrt(len(v)))
+    return float(np.mean(values) - ci95(values))
 
 
 def _compare(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> tuple[float, bool | None]:

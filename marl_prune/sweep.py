@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from marl_prune.config import TrainConfig
+from marl_prune.pruning.schedules import SCHEDULES
 
 METHODS: dict[str, dict[str, Any]] = {
     "dense": {},  # IAGC: independent actors, global critic, no pruning
@@ -137,6 +138,12 @@ def t_critical(n: int) -> float:
     return float(t.ppf(0.975, n - 1)) if n > 1 else float("nan")
 
 
+def ci95(values: Sequence[float]) -> float:
+    """Half-width of the 95% Student-t confidence interval of the mean; NaN for one value."""
+    v = np.asarray(values, dtype=float)
+    return t_critical(len(v)) * v.std(ddof=1) / math.sqrt(len(v)) if len(v) > 1 else float("nan")
+
+
 def aggregate(records: Sequence[dict[str, Any]], metric: str = "eval/utility_vs_oracle",
               keys: Sequence[str] = ("scenario", "method", "final_sparsity")) -> list[dict[str, Any]]:
     """Mean and 95% confidence interval (Student t over seeds) of ``metric`` per group."""
@@ -146,10 +153,8 @@ def aggregate(records: Sequence[dict[str, Any]], metric: str = "eval/utility_vs_
             groups[tuple(r[k] for k in keys)].append(float(r[metric]))
     rows = []
     for key, values in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
-        v = np.asarray(values)
-        n = len(v)
-        half = t_critical(n) * v.std(ddof=1) / math.sqrt(n) if n > 1 else float("nan")
-        rows.append({**dict(zip(keys, key)), "metric": metric, "n": n, "mean": float(v.mean()), "ci95": float(half)})
+        rows.append({**dict(zip(keys, key)), "metric": metric, "n": len(values), "mean": float(np.mean(values)),
+                     "ci95": float(ci95(values))})
     return rows
 
 
@@ -209,7 +214,7 @@ def run_and_report(configs: Sequence[TrainConfig], args: argparse.Namespace, tit
         plots.utility_vs_sparsity(rows, args.out / f"{scenario}_utility_vs_sparsity.png", scenario, base)
         plots.learning_curves(records, args.out / f"{scenario}_learning_curves.png", scenario=scenario)
         scheduled = [r for r in records if r["scenario"] == scenario and r["final_sparsity"] > 0
-                     and r["method"] in ("linear", "polynomial", "harmonic")]
+                     and r["method"] in SCHEDULES]
         if scheduled:  # each schedule at the highest sparsity up to 0.9, on the first seed
             level = max((r["final_sparsity"] for r in scheduled if r["final_sparsity"] <= 0.9),
                         default=min(r["final_sparsity"] for r in scheduled))
