@@ -19,6 +19,7 @@ from marl_prune.config import TrainConfig
 from marl_prune.methods.distill import capture_outputs, square_head_loss
 from marl_prune.models import RecurrentAgents
 from marl_prune.pruning import MaskSet, compute_masks, masked_step
+from marl_prune.seeding import int_seed, seed_streams
 from marl_prune.runs import actor_prunable_names
 
 FEATURE_LAYERS = ("encoder", "gru")
@@ -65,7 +66,7 @@ def distill_sparse_team(teacher: RecurrentAgents, config: TrainConfig, sparsity:
     masks.apply(student)
     optimizer = torch.optim.Adam(student.parameters(), lr=lr)
     for epoch in range(epochs):
-        obs = teacher_rollouts(teacher, config, num_envs, seed=seed * 100_003 + epoch)
+        obs = teacher_rollouts(teacher, config, num_envs, seed=int_seed(seed_streams(seed)["distillation"], epoch))
         with torch.no_grad():
             t_logits, t_feats = _features(teacher, obs)
         s_logits, s_feats = _features(student, obs)

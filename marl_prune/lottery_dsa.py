@@ -21,6 +21,7 @@ from marl_prune.config import TrainConfig, save_config
 from marl_prune.methods.lottery import colt, imp, swamp
 from marl_prune.models import RecurrentAgents
 from marl_prune.pruning import MaskSet
+from marl_prune.seeding import int_seed, seed_streams
 from marl_prune.runs import actor_prunable_names, build_models, load_trained_actors, save_ticket
 from marl_prune.train import evaluate_actors, train_or_resume
 
@@ -32,7 +33,7 @@ class _RunTrainer:
         self.config, self.run_dir, self.calls = config, run_dir, 0
         self.history: list[dict] = []
 
-    def __call__(self, actors: RecurrentAgents, masks: MaskSet, seed: int, env_seed_offset: int = 0) -> None:
+    def __call__(self, actors: RecurrentAgents, masks: MaskSet, seed: int, split: int = 0) -> None:
         name = f"run{self.calls:02d}_seed{seed}"
         self.calls += 1
         sub_dir = self.run_dir / name
@@ -41,7 +42,7 @@ class _RunTrainer:
             save_ticket(actors.state_dict(), masks if masks.sparsity() > 0 else None, ticket)
         sub = dataclasses.replace(
             self.config, prune_method="gradual", prune_schedule="none", init_from=str(ticket),
-            seed=self.config.seed + 7919 * seed + env_seed_offset, runs_dir=str(self.run_dir),
+            seed=int_seed(seed_streams(self.config.seed)["lottery"], seed, split), runs_dir=str(self.run_dir),
             run_name=name, progress=False, eval_every=0)
         train_or_resume(sub)
         trained, _ = load_trained_actors(sub_dir)
@@ -61,7 +62,7 @@ def run_lottery(config: TrainConfig) -> dict[str, float]:
     if not (run_dir / "config.json").exists():
         save_config(config, run_dir / "config.json")
 
-    torch.manual_seed(config.seed)
+    torch.manual_seed(int_seed(seed_streams(config.seed)["init"]))  # the dense run's initial weights
     core = DSACore(config.env_config())
     actors, _ = build_models(config, core)
     names = actor_prunable_names(config.prune_head)
@@ -79,7 +80,7 @@ def run_lottery(config: TrainConfig) -> dict[str, float]:
         learners = [actors] + [RecurrentAgents(core.n_users, core.obs_dim, core.n_actions, config.hidden_size,
                                                config.share_actor_params) for _ in range(config.colt_splits - 1)]
         # learner i trains on its own environment seeds (a disjoint stream of channel realisations)
-        models, masks, history = colt(learners, names, lambda i, m, k, s: trainer(m, k, s, env_seed_offset=104729 * i),
+        models, masks, history = colt(learners, names, lambda i, m, k, s: trainer(m, k, s, split=i),
                                       cycles, rate, per_stack=True)
         final = models[0]
 

@@ -28,6 +28,7 @@ from marl_prune.models import RecurrentAgents, ValueNormalizer
 from marl_prune.policy import ActorPolicy
 from marl_prune.ppo import Rollout, UpdateSettings, ppo_update
 from marl_prune.pruning import GradualPruner, MaskSet
+from marl_prune.seeding import int_seed, seed_streams
 from marl_prune.runs import (CHECKPOINT, Progress, actor_prunable_names, build_models, core_snapshot, load_ticket,
                              resolve_device, restore_core)
 
@@ -43,14 +44,15 @@ def build_pruners(config: TrainConfig, actors, critic, optimizer,
         return [pruner]
     if not config.pruning:
         return []
+    streams = seed_streams(config.seed)
     common = dict(schedule=config.sparsity_schedule(), every=config.prune_every, score=config.prune_score,
                   scope=config.prune_scope, mode=config.prune_mode, optimizer=optimizer)
     pruners = [GradualPruner(actors, actor_prunable_names(config.prune_head), per_stack=True,
-                             generator=torch.Generator().manual_seed(config.seed + 3), **common)]
+                             generator=torch.Generator().manual_seed(int_seed(streams["actor_pruning"])), **common)]
     if config.prune_critic:
         names = [n for n, p in critic.named_parameters() if "weight" in n and p.dim() >= 2]
         pruners.append(GradualPruner(critic, names, per_stack=config.critic == "local",
-                                     generator=torch.Generator().manual_seed(config.seed + 4), **common))
+                                     generator=torch.Generator().manual_seed(int_seed(streams["critic_pruning"])), **common))
     return pruners
 
 
@@ -76,15 +78,16 @@ def train(config: TrainConfig, resume_dir: Path | str | None = None) -> dict[str
 
     # ---------------------------------------------------------------- seeding
     torch.set_num_threads(config.torch_threads)
-    torch.manual_seed(config.seed)
+    streams = seed_streams(config.seed)
+    torch.manual_seed(int_seed(streams["init"]))
     device = resolve_device(config.device)
-    sample_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
-    minibatch_gen = torch.Generator().manual_seed(config.seed + 2)
+    sample_gen = torch.Generator(device=device).manual_seed(int_seed(streams["actions"]))
+    minibatch_gen = torch.Generator().manual_seed(int_seed(streams["minibatches"]))
 
     # ---------------------------------------------------------------- env, models
     env_cfg = config.env_config()
     core = DSACore(env_cfg, num_envs=config.num_envs)
-    next_obs = core.reset(seed=config.seed)
+    next_obs = core.reset(seed=streams["env"])
     actors, critic = build_models(config, core)
     actors.to(device), critic.to(device)
     value_norm = ValueNormalizer().to(device) if config.value_norm else None

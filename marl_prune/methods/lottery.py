@@ -113,7 +113,8 @@ def swamp(model: nn.Module, names: Sequence[str], train: TrainFn, cycles: int, p
           rate: float = 0.2, rewind_state: dict | None = None, bn_data: Iterable | None = None,
           scope: str = "global", evaluate: EvalFn | None = None, per_stack: bool = False) -> LotteryResult:
     """SWAMP (Choi et al., ICLR 2024): IMP where each cycle trains ``particles`` copies of
-    the same ticket with different data orders (seeds), averages their weights, re-estimates
+    the same ticket with different data orders (seeds: the run index ``cycle * particles +
+    particle``), averages their weights, re-estimates
     batch-norm statistics on ``bn_data`` (an iterable of input batches) and takes the mask
     from the averaged weights. ``train`` may itself average along its trajectory (SWA).
     All particles share the mask, so the average keeps it exactly.
@@ -130,7 +131,7 @@ def swamp(model: nn.Module, names: Sequence[str], train: TrainFn, cycles: int, p
             particle = copy.deepcopy(model)
             particle.load_state_dict(rewind)
             masks.apply(particle)
-            train(particle, masks, 1000 * cycle + p)
+            train(particle, masks, cycle * particles + p)  # the run's index: one seed per run
             trained.append(particle)
         current = average_weights(trained)
         if bn_data is not None and has_batch_norm(current):
