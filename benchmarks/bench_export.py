@@ -19,11 +19,11 @@ from pathlib import Path
 import torch
 
 from envs.dsa import DSACore
-from marl_prune.config import TrainConfig
-from marl_prune.export import export_safetensors, size_and_latency_report
-from marl_prune.models import RecurrentAgents
+from marl_prune.deploy.export import export_safetensors, size_and_latency_report
+from marl_prune.learner.config import TrainConfig
+from marl_prune.learner.runs import actor_prunable_weights, load_trained_actors
+from marl_prune.models.recurrent import RecurrentAgents
 from marl_prune.pruning import compute_masks
-from marl_prune.runs import actor_prunable_names, load_trained_actors
 
 
 def main() -> None:
@@ -38,7 +38,7 @@ def main() -> None:
         core = DSACore(config.env_config())
         torch.manual_seed(0)
         actors = RecurrentAgents(core.n_users, core.obs_dim, core.n_actions, config.hidden_size)
-        compute_masks(actors, actor_prunable_names(False), args.sparsity, per_stack=True).apply(actors)
+        compute_masks(actors, actor_prunable_weights(actors), args.sparsity, per_stack=True).apply(actors)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         path = export_safetensors(actors, config, Path(tmp) / "team.safetensors")

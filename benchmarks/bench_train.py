@@ -15,8 +15,8 @@ import tempfile
 import numpy as np
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from marl_prune.config import TrainConfig
-from marl_prune.train import train
+from marl_prune.learner.config import TrainConfig
+from marl_prune.learner.train import train
 
 TAGS = ("charts/SPS", "charts/time_share_env", "charts/time_share_rollout_forward", "charts/time_share_update")
 

@@ -20,12 +20,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from marl_prune.experiments.report import Report
+from marl_prune.experiments.stats import mean_std
 from marl_prune.methods.components import component_sweep, component_weights
 from marl_prune.methods.distill import sparse_finetune
-from marl_prune.methods.language import TinyLM, lm_loss, lm_quality, markov_text
 from marl_prune.methods.training import minibatches, train_masked
 from marl_prune.pruning.layer_amounts import masks_from_amounts
-from marl_prune.report import Report, mean_std
+from marl_prune.testbeds.tiny_lm import TinyLM, lm_loss, lm_quality, markov_text
 
 COMPONENTS = {"attention": "layers.*.self_attn.*", "feed-forward": "layers.*.linear*", "head": "head"}
 

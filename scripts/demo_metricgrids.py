@@ -20,10 +20,20 @@ from pathlib import Path
 
 import torch
 
-from marl_prune.metricgrids import (HashGridMLP, MetricGrids, decoder_weight_names, fit, image_coordinates,
-                                    parameter_count, psnr, sample_image, torus_sdf, torus_surface)
-from marl_prune.pruning import compute_masks
-from marl_prune.report import Report, mean_std
+from marl_prune.experiments.report import Report
+from marl_prune.experiments.stats import mean_std
+from marl_prune.pruning import compute_masks, prunable_weights
+from marl_prune.testbeds.metricgrids import (
+    HashGridMLP,
+    MetricGrids,
+    fit,
+    image_coordinates,
+    parameter_count,
+    psnr,
+    sample_image,
+    torus_sdf,
+    torus_surface,
+)
 
 
 def main() -> None:
@@ -65,8 +75,9 @@ def main() -> None:
     probe = torch.rand(5000, 3, generator=g) * 2 - 1
     emit(f"\n## 2. Torus SDF, {args.steps} steps (batches of 4096 points), seeds {args.seeds}\n")
     emit("| model | parameters | surface error mean abs SDF | sign accuracy |\n|---|---|---|---|")
-    for name, make in (("MetricGrids", lambda: MetricGrids(dim=3, log2_table=14, max_resolution=32)),
-                       ("hash grid + ReLU MLP", lambda: HashGridMLP(dim=3, log2_table=14, max_resolution=32, hidden=72))):
+    sdf_models = {"MetricGrids": lambda: MetricGrids(dim=3, log2_table=14, max_resolution=32),
+                  "hash grid + ReLU MLP": lambda: HashGridMLP(dim=3, log2_table=14, max_resolution=32, hidden=72)}
+    for name, make in sdf_models.items():
         errors, signs = [], []
         for seed in args.seeds:
             torch.manual_seed(seed)
@@ -82,7 +93,7 @@ def main() -> None:
     dense = fitted["MetricGrids (linear + sine + arcsin)"]
     for sparsity in (0.0, 0.5, 0.75, 0.9, 0.95):
         model = copy.deepcopy(dense)
-        masks = compute_masks(model, decoder_weight_names(model), sparsity)
+        masks = compute_masks(model, prunable_weights(model, exclude=("grid",)), sparsity)
         masks.apply(model)
         with torch.no_grad():
             one_shot = psnr(model(coords), target)

@@ -20,12 +20,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from marl_prune.experiments.report import Report
+from marl_prune.experiments.stats import mean_std
 from marl_prune.methods.lottery import colt, imp, swamp
 from marl_prune.methods.training import accuracy, classification_loss, minibatches, train_masked
 from marl_prune.methods.transfer import full_finetune, linear_probe
-from marl_prune.methods.vision import SmallCNN, cnn_weight_names, digits_split
+from marl_prune.pruning import prunable_weights
 from marl_prune.pruning.layer_amounts import masks_from_amounts
-from marl_prune.report import Report, mean_std
+from marl_prune.testbeds.digits_cnn import SmallCNN, digits_split
 
 
 def trainer(x, y, epochs, lr=3e-3, swa_from=None):
@@ -77,7 +79,7 @@ def main() -> None:
         dense.append(accuracy(model, xt, yt))
         for allocator in allocators:
             pruned = copy.deepcopy(model)
-            masks = masks_from_amounts(pruned, cnn_weight_names(pruned), allocator, args.sparsity)
+            masks = masks_from_amounts(pruned, prunable_weights(pruned), allocator, args.sparsity)
             masks.apply(pruned)
             rows[allocator]["one-shot"].append(accuracy(pruned, xt, yt))
             trainer(x, y, max(1, args.epochs // 2), lr=1e-3)(pruned, masks, seed + 100)
@@ -94,7 +96,7 @@ def main() -> None:
     for seed in args.seeds:
         torch.manual_seed(seed)
         model = SmallCNN()
-        names = cnn_weight_names(model)
+        names = prunable_weights(model)
         result = imp(copy.deepcopy(model), names, trainer(x, y, args.epochs), cycles, rate,
                      evaluate=lambda m: accuracy(m, xt, yt))
         imp_acc.append(result.history[-1]["metric"])
@@ -119,7 +121,7 @@ def main() -> None:
         models = [SmallCNN(5), SmallCNN(5)]
         train_split = [trainer(low[0], low[1], args.epochs), trainer(high[0], high[1], args.epochs)]
         tests = [(low[2], low[3]), (high[2], high[3])]
-        _, _, history = colt(models, cnn_weight_names(models[0], include_head=False),
+        _, _, history = colt(models, prunable_weights(models[0], exclude=("head",)),
                              lambda i, m, k, s: train_split[i](m, k, s), rounds, colt_rate,
                              evaluate=lambda i, m: accuracy(m, *tests[i]))
         histories.append(history)
@@ -136,7 +138,7 @@ def main() -> None:
         for seed in args.seeds:
             torch.manual_seed(seed)
             source = SmallCNN(5)
-            names = cnn_weight_names(source, include_head=False)
+            names = prunable_weights(source, exclude=("head",))
             trainer(low[0], low[1], args.epochs)(source, None, seed)
             masks = masks_from_amounts(source, names, "global", sparsity)
             trainer(low[0], low[1], max(1, args.epochs // 2), lr=1e-3)(source, masks, seed + 1)

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 from envs.dsa import PRESETS, baseline_policies, evaluate, make_config
-from marl_prune.policy import ActorPolicy
-from marl_prune.report import Report
-from marl_prune.runs import load_trained_actors
+from marl_prune.experiments.report import Report
+from marl_prune.learner.evaluation import ActorPolicy
+from marl_prune.learner.runs import load_trained_actors
 
 
 def evaluation_table(policies: dict, config, episodes: int, seed: int) -> list[dict]:

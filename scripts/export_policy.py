@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from marl_prune.export import export_run, report_markdown
+from marl_prune.deploy.export import export_run, report_markdown
 
 
 def main(argv: list[str] | None = None) -> int:

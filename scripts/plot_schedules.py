@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from marl_prune.config import TrainConfig
+from marl_prune.learner.config import TrainConfig
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 from envs.dsa import DSACore, GenieOracle, evaluate, make_config
-from marl_prune.runtime import SparseTeam
+from marl_prune.deploy.runtime import SparseTeam
 
 
 class RuntimePolicy:

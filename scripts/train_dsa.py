@@ -1,43 +1,41 @@
-"""Train independent recurrent actors with a global critic on dynamic spectrum access.
+"""Train one team: independent recurrent actors with a global critic on dynamic spectrum access.
 
     python scripts/train_dsa.py                          # defaults: scenario basic
     python scripts/train_dsa.py --scenario pu --iterations 500 --env max_cycles=200
     python scripts/train_dsa.py --config my_run.toml     # keys of TrainConfig
+    python scripts/train_dsa.py --prune-schedule harmonic --final-sparsity 0.9
     python scripts/train_dsa.py --prune-method swamp --final-sparsity 0.9   # IMP, SWAMP, COLT
     python scripts/train_dsa.py --resume runs/RUN_DIR    # continue an interrupted run
     tensorboard --logdir runs
+
+Use it for one run, dense or pruned by any method; compare several with scripts/sweep.py,
+evaluate a finished run with scripts/evaluate_dsa.py and export it with
+scripts/export_policy.py. Every option is a field of marl_prune.learner.config.TrainConfig.
 """
 
 from __future__ import annotations
 
 import sys
 
-from marl_prune.config import build_parser, config_from_args
-from marl_prune.lottery_dsa import run_lottery
-from marl_prune.train import train
+from marl_prune.experiments.runs import resume, run
+from marl_prune.learner.cli import build_parser, config_from_args
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser(__doc__.splitlines()[0])
     args = parser.parse_args(argv)
     try:
-        if args.resume is not None:
-            metrics = train(None, resume_dir=args.resume)  # type: ignore[arg-type]
-        else:
-            config = config_from_args(args)
-            if config.prune_method == "gradual":
-                metrics = train(config)
-            else:  # IMP, SWAMP, COLT: cycles of whole runs; run it again to resume
-                metrics = run_lottery(config)
+        result = resume(args.resume) if args.resume is not None else run(config_from_args(args))
     except (ValueError, FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"run folder: {metrics['run_dir']}")
+    m = result.metrics
+    print(f"run folder: {result.run_dir}")
     print(
-        f"evaluation (greedy): utility {metrics['eval/utility']:.3f} per slot = "
-        f"{metrics['eval/utility_vs_oracle']:.1%} of the oracle ({metrics['eval/oracle_utility']:.3f}); "
-        f"success {metrics['eval/success_rate']:.3f}, collision {metrics['eval/collision_rate']:.3f}, "
-        f"fairness {metrics['eval/fairness']:.3f}"
+        f"evaluation (greedy): utility {m['eval/utility']:.3f} per slot = "
+        f"{m['eval/utility_vs_oracle']:.1%} of the oracle ({m['eval/oracle_utility']:.3f}); "
+        f"success {m['eval/success_rate']:.3f}, collision {m['eval/collision_rate']:.3f}, "
+        f"fairness {m['eval/fairness']:.3f}"
     )
     return 0
 

@@ -137,6 +137,29 @@ def test_same_seed_same_batch_and_policy_independent_exogenous_process():
         assert np.array_equal(a.pu_on, b.pu_on) and np.array_equal(a.link_gain_db, b.link_gain_db)
 
 
+def test_get_state_and_set_state_continue_exactly():
+    cfg = make_config("pu", rayleigh_fading=True, max_cycles=10)
+    a = DSACore(cfg, 3)
+    a.reset(seed=2)
+    rng = np.random.default_rng(1)
+    actions = [rng.integers(0, cfg.n_actions, (3, cfg.n_users)) for _ in range(12)]
+    for act in actions[:6]:
+        a.step(act)
+    snapshot = a.get_state()
+    b = DSACore(cfg, 3)  # a fresh core, never reset
+    b.set_state(snapshot)
+    for act in actions[6:10]:  # to the end of the episode, then into the next one
+        oa, ra, ta, _ = a.step(act)
+        ob, rb, tb, _ = b.step(act)
+        assert np.array_equal(oa, ob) and np.array_equal(ra, rb) and ta == tb
+    with pytest.raises(RuntimeError, match="call reset"):
+        b.step(actions[10])
+    assert np.array_equal(a.reset(), b.reset()) and np.array_equal(a.state(), b.state())
+    snapshot["pu_on"] = snapshot["pu_on"][:2]
+    with pytest.raises(ValueError, match="pu_on has shape"):
+        b.set_state(snapshot)
+
+
 def test_core_rejects_bad_actions():
     core = _core(num_envs=2, n_users=3, n_channels=2)
     with pytest.raises(ValueError, match="shape \\(2, 3\\)"):

@@ -10,13 +10,13 @@ import pytest
 import torch
 
 from envs.dsa import DSACore
-from marl_prune.config import TrainConfig
-from marl_prune.export import OneStep, export_onnx, export_run, export_safetensors, size_and_latency_report
-from marl_prune.models import RecurrentAgents
+from marl_prune.deploy.export import OneStep, export_onnx, export_run, export_safetensors, size_and_latency_report
+from marl_prune.deploy.runtime import HEADER_KEY, CSRMatrix, SparseTeam, checksum
+from marl_prune.learner.config import TrainConfig
+from marl_prune.learner.runs import actor_prunable_weights
+from marl_prune.learner.train import train
+from marl_prune.models.recurrent import RecurrentAgents
 from marl_prune.pruning import compute_masks
-from marl_prune.runtime import HEADER_KEY, CSRMatrix, SparseTeam, checksum
-from marl_prune.runs import actor_prunable_names
-from marl_prune.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,7 +28,7 @@ def _pruned_actors(config: TrainConfig, sparsity: float, seed: int = 0) -> Recur
     with torch.no_grad():  # weights of a larger spread than at init, like after training
         for p in actors.parameters():
             p.normal_(0, 0.5)
-    compute_masks(actors, actor_prunable_names(False), sparsity, per_stack=True).apply(actors)
+    compute_masks(actors, actor_prunable_weights(actors), sparsity, per_stack=True).apply(actors)
     return actors
 
 
@@ -115,8 +115,8 @@ def exported(tmp_path):
 
 
 def _rewrite(path, tensors=None, header_change=None, fix_checksum=True):
-    from safetensors.numpy import save_file
     from safetensors import safe_open
+    from safetensors.numpy import save_file
 
     with safe_open(str(path), framework="np") as f:
         header = json.loads(f.metadata()[HEADER_KEY])
@@ -172,7 +172,7 @@ def test_wrong_observation_size_is_rejected(exported):
 
 
 def test_runtime_does_not_import_torch():
-    code = ("import sys; import marl_prune.runtime; "
+    code = ("import sys; import marl_prune.deploy.runtime; "
             "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if 'torch' in m)")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 

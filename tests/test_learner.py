@@ -4,8 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from marl_prune.models import CentralCritic, RecurrentAgents, StackedGRUCell, StackedLinear, ValueNormalizer
-from marl_prune.ppo import Rollout, UpdateSettings, _chunk_starts, _chunks, compute_gae, ppo_update
+from marl_prune.learner.ppo import Rollout, UpdateSettings, _chunk_starts, _chunks, compute_gae, ppo_update
+from marl_prune.models.critics import CentralCritic, ValueNormalizer
+from marl_prune.models.recurrent import RecurrentAgents, StackedGRUCell, StackedLinear
 
 
 def test_gae_by_hand_with_truncation_bootstrap():

@@ -1,4 +1,4 @@
-"""The shared CNN/LLM pruning methods on small models (SPEC §5)."""
+"""The shared CNN/LLM pruning methods on small models."""
 
 import copy
 
@@ -8,13 +8,13 @@ from torch import nn
 
 from marl_prune.methods.components import component_sweep, component_weights, prune_components
 from marl_prune.methods.distill import capture_outputs, sparse_finetune, square_head_loss
-from marl_prune.methods.language import TinyLM, lm_loss, markov_text
 from marl_prune.methods.lottery import average_weights, colt, imp, prune_survivors, swamp
 from marl_prune.methods.training import classification_loss, minibatches, train_masked
 from marl_prune.methods.transfer import full_finetune, linear_probe
-from marl_prune.methods.vision import SmallCNN, cnn_weight_names, digits_split
-from marl_prune.pruning import MaskSet, keep_count
+from marl_prune.pruning import MaskSet, keep_count, prunable_weights
 from marl_prune.pruning.layer_amounts import erk_amounts, lamp_amounts, masks_from_amounts, uniform_plus_amounts
+from marl_prune.testbeds.digits_cnn import SmallCNN, digits_split
+from marl_prune.testbeds.tiny_lm import TinyLM, lm_loss, markov_text
 
 sklearn = pytest.importorskip("sklearn")
 
@@ -52,7 +52,7 @@ def test_lamp_amounts_never_empty_a_layer_and_hit_the_budget():
 def test_masks_from_amounts_exact_counts():
     torch.manual_seed(0)
     model = SmallCNN()
-    names = cnn_weight_names(model)
+    names = prunable_weights(model)
     total = sum(model.get_parameter(n).numel() for n in names)
     for allocator in ("global", "lamp", "erk", "uniform"):
         masks = masks_from_amounts(model, names, allocator, 0.9)
@@ -87,7 +87,7 @@ def test_imp_density_after_k_cycles(digits):
     x, y, xt, yt = digits
     torch.manual_seed(0)
     model = SmallCNN()
-    names = cnn_weight_names(model)
+    names = prunable_weights(model)
     init = copy.deepcopy(model.state_dict())
     result = imp(model, names, _digits_trainer(x, y, epochs=1), cycles=3, rate=0.2)
     total = sum(model.get_parameter(n).numel() for n in names)
@@ -101,7 +101,7 @@ def test_swamp_average_keeps_the_mask_and_reestimates_batch_norm(digits):
     x, y, xt, yt = digits
     torch.manual_seed(0)
     model = SmallCNN()
-    names = cnn_weight_names(model)
+    names = prunable_weights(model)
     result = swamp(model, names, _digits_trainer(x, y, epochs=1), cycles=1, particles=3, rate=0.5,
                    bn_data=[x[:256]])
     for n in names:
@@ -122,7 +122,7 @@ def test_colt_shares_one_mask_and_density_falls_fast_enough(digits):
     torch.manual_seed(0)
     low, high = digits_split(classes=range(5)), digits_split(classes=range(5, 10))
     models = [SmallCNN(5), SmallCNN(5)]
-    names = cnn_weight_names(models[0], include_head=False)
+    names = prunable_weights(models[0], exclude=("head",))
     trainers = [_digits_trainer(low[0], low[1], 1), _digits_trainer(high[0], high[1], 1)]
     models, masks, history = colt(models, names, lambda i, m, k, s: trainers[i](m, k, s), rounds=3, rate=0.15)
     for k, h in enumerate(history):
@@ -178,7 +178,7 @@ def test_full_finetune_keeps_the_mask_and_probe_trains_only_the_head(digits):
     torch.manual_seed(0)
     src, dst = digits_split(classes=range(5)), digits_split(classes=range(5, 10))
     model = SmallCNN(5)
-    names = cnn_weight_names(model, include_head=False)
+    names = prunable_weights(model, exclude=("head",))
     masks = masks_from_amounts(model, names, "global", 0.8)
     _digits_trainer(src[0], src[1], 1)(model, masks, 0)
     before = copy.deepcopy(model.state_dict())
@@ -201,7 +201,8 @@ def test_per_component_sparsities_are_exact():
         for n in component_weights(lm, prefix):
             w = lm.get_parameter(n)
             assert int((w == 0).sum()) == w.numel() - keep_count(w.numel(), s)
-    assert set(component_weights(lm, "layers.*.linear*")) == {f"layers.{i}.linear{j}.weight" for i in (0, 1) for j in (1, 2)}
+    assert set(component_weights(lm, "layers.*.linear*")) == {f"layers.{i}.linear{j}.weight"
+                                                               for i in (0, 1) for j in (1, 2)}
     with pytest.raises(ValueError, match="no prunable weights"):
         component_weights(lm, "decoder")
 

@@ -6,16 +6,16 @@ import pytest
 import torch
 from torch import nn
 
-from marl_prune.config import TrainConfig
-from marl_prune.distill_dsa import _features, distill_sparse_team, teacher_rollouts
-from marl_prune.lottery_dsa import run_lottery
+from marl_prune.learner.config import TrainConfig
+from marl_prune.learner.runs import load_ticket, load_trained_actors, save_ticket
+from marl_prune.learner.train import train
+from marl_prune.methods.distill_dsa import _features, distill_sparse_team, teacher_rollouts
+from marl_prune.methods.lottery_dsa import run_lottery
 from marl_prune.pruning import MaskSet, compute_masks, keep_count
-from marl_prune.runs import actor_prunable_names, load_ticket, load_trained_actors, save_ticket
-from marl_prune.train import train
 
 TINY = dict(num_envs=4, num_steps=20, bptt_chunk=10, hidden_size=16, critic_hidden=16, eval_episodes=4,
             eval_every=0, env={"max_cycles": 20}, progress=False, iterations=2)
-NAMES = actor_prunable_names(False)
+NAMES = ["encoder.weight", "gru.weight_ih", "gru.weight_hh"]  # what the actors prune by default
 
 
 def _per_agent_kept(actors_state, agent):
@@ -26,7 +26,7 @@ def _per_agent_kept(actors_state, agent):
 def test_lottery_methods_reach_their_sparsity_and_resume(tmp_path, method):
     cfg = TrainConfig(**TINY, runs_dir=str(tmp_path), run_name=method, prune_method=method,
                       final_sparsity=0.75, lottery_cycles=2, swamp_particles=2)
-    first = run_lottery(cfg)
+    first = run_lottery(cfg).metrics
     runs = {"imp": 3, "swamp": 6, "colt": 6}[method]
     assert first["training_runs"] == runs
     actors, masks = load_ticket(tmp_path / method / "final_ticket.pt")
@@ -44,7 +44,7 @@ def test_lottery_methods_reach_their_sparsity_and_resume(tmp_path, method):
         assert densities == pytest.approx([1.0, 0.5, 0.25], abs=1e-3)
     # running it again trains nothing and gives the same numbers
     before = sorted(p.stat().st_mtime for p in (tmp_path / method).rglob("latest.pt"))
-    again = run_lottery(cfg)
+    again = run_lottery(cfg).metrics
     assert sorted(p.stat().st_mtime for p in (tmp_path / method).rglob("latest.pt")) == before
     assert again["eval/utility"] == first["eval/utility"]
 
@@ -63,7 +63,7 @@ def test_ticket_masks_stay_fixed_and_head_only_training(tmp_path):
     for n in NAMES:
         assert torch.equal(tuned.get_parameter(n) != 0, masks[n])  # mask held, survivors trained
     assert not torch.equal(tuned.gru.weight_hh, source.gru.weight_hh)
-    assert full["sparsity/actual"] == pytest.approx(masks.sparsity())
+    assert full.metrics["sparsity/actual"] == pytest.approx(masks.sparsity())
     train(TrainConfig(**TINY, runs_dir=str(tmp_path), run_name="probe", init_from=str(ticket), train_only_head=True))
     probed, _ = load_trained_actors(tmp_path / "probe")
     for n, p in probed.named_parameters():

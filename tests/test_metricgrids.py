@@ -3,9 +3,20 @@
 import pytest
 import torch
 
-from marl_prune.metricgrids import (METRICS, HashGrid, MetricGrids, decoder_weight_names, fit, image_coordinates,
-                                    metric_transform, parameter_count, psnr, sample_image, torus_sdf, torus_surface)
-from marl_prune.pruning import compute_masks, keep_count
+from marl_prune.pruning import compute_masks, keep_count, prunable_weights
+from marl_prune.testbeds.metricgrids import (
+    METRICS,
+    HashGrid,
+    MetricGrids,
+    fit,
+    image_coordinates,
+    metric_transform,
+    parameter_count,
+    psnr,
+    sample_image,
+    torus_sdf,
+    torus_surface,
+)
 
 
 def test_hash_is_deterministic_and_in_range():
@@ -59,7 +70,7 @@ def test_metricgrids_beat_the_linear_grid_only_at_equal_parameters():
 def test_decoder_pruning_uses_the_shared_masks():
     torch.manual_seed(0)
     model = MetricGrids()
-    names = decoder_weight_names(model)
+    names = prunable_weights(model, exclude=("grid",))
     assert names and not any(n.startswith("grid") for n in names)
     masks = compute_masks(model, names, 0.75)
     total = sum(model.get_parameter(n).numel() for n in names)

@@ -1,4 +1,4 @@
-"""Schedules, scores, allocators, masks and the gradual pruner (SPEC §4)."""
+"""Schedules, scores, allocators, masks and the gradual pruner."""
 
 import copy
 import io
@@ -8,9 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from marl_prune.models import RecurrentAgents
+from marl_prune.models.recurrent import RecurrentAgents
 from marl_prune.pruning import (
     GradualPruner,
+    Harmonic,
     Horizon,
     MaskSet,
     allocate,
@@ -20,6 +21,7 @@ from marl_prune.pruning import (
     lamp_scores,
     linear_schedule,
     make_schedule,
+    masked_step,
     polynomial_schedule,
     prune,
 )
@@ -54,20 +56,21 @@ def test_harmonic_is_the_exact_sinusoid():
     h = Horizon(total=1000, warmup=100, end_lock=100)  # p = t / 800
     for t, expected_wave in [(25, 0.1), (50, 0.0), (75, -0.1), (10, 0.1 * math.sin(2 * math.pi * 0.1))]:
         base = 0.9 * t / 800
-        value = harmonic_schedule(100 + t, h, final=0.9, amplitude=0.1, period=100)
+        value = harmonic_schedule(100 + t, h, final=0.9, harmonic=Harmonic(amplitude=0.1, period=100))
         assert value == pytest.approx(max(base + expected_wave, 0.0), abs=1e-12)
     # decay and period stretch
     t = 40
     wave = 0.2 * math.exp(-0.01 * t) * math.sin(2 * math.pi * t / (50 * (1 + 0.02 * t)))
-    got = harmonic_schedule(100 + t, h, final=0.9, amplitude=0.2, period=50, decay=0.01, stretch=0.02)
+    got = harmonic_schedule(100 + t, h, final=0.9,
+                            harmonic=Harmonic(amplitude=0.2, period=50, decay=0.01, stretch=0.02))
     assert got == pytest.approx(0.9 * t / 800 + wave)
     # cosine base
-    got = harmonic_schedule(100 + 400, h, final=0.9, base="cosine", amplitude=0.0)
+    got = harmonic_schedule(100 + 400, h, final=0.9, harmonic=Harmonic(base="cosine", amplitude=0.0))
     assert got == pytest.approx(0.45)
 
 
 def test_harmonic_target_falls_at_times():
-    values = [harmonic_schedule(e, H, final=0.9, period=40) for e in range(200)]
+    values = [harmonic_schedule(e, H, final=0.9, harmonic=Harmonic(period=40)) for e in range(200)]
     assert any(b < a for a, b in zip(values, values[1:]))
 
 
@@ -75,7 +78,7 @@ def test_harmonic_latch_holds_final_after_ninety_percent():
     h = Horizon(total=1000, warmup=0, end_lock=0)
     # linear base 0.9 * p plus a wave of amplitude 0.2, period 20: reaches s_f = 0.9 once
     # p >= 0.9, after which it must stay there even where the wave goes down again.
-    values = [harmonic_schedule(e, h, final=0.9, amplitude=0.2, period=20) for e in range(1000)]
+    values = [harmonic_schedule(e, h, final=0.9, harmonic=Harmonic(amplitude=0.2, period=20)) for e in range(1000)]
     first_hit = next(e for e in range(900, 1000) if values[e] >= 0.9)
     assert all(v == 0.9 for v in values[first_hit:])
     # before 90% the same wave falls back below s_f after touching it
@@ -90,6 +93,10 @@ def test_make_schedule_validates():
         Horizon(total=10, warmup=5, end_lock=5)
     with pytest.raises(ValueError, match="sparsities must lie in"):
         make_schedule("linear", H, 1.5)
+    with pytest.raises(ValueError, match="base must be one of"):
+        Harmonic(base="square")
+    with pytest.raises(ValueError, match="period must be > 0"):
+        Harmonic(period=0)
 
 
 # ------------------------------------------------------------------- scores, allocators
@@ -182,8 +189,7 @@ def _train_steps(net, pruner, steps=20):
         loss = net(torch.randn(32, 8)).pow(2).mean()
         opt.zero_grad()
         loss.backward()
-        opt.step()
-        pruner.after_optimizer_step()
+        masked_step(opt, net, pruner.enforced_masks)  # a plain step while nothing is enforced
 
 
 def test_strict_mode_keeps_pruned_weights_exactly_zero_through_adam():

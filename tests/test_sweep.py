@@ -1,11 +1,16 @@
-"""Sweeps: expansion, skip and resume, aggregation by hand, plots, the Ray backend."""
+"""Sweeps: expansion, skip and resume, aggregation by hand, tables, baselines, plots, the Ray backend."""
 
 import json
 
 import pytest
 
-from marl_prune import plots, sweep
-from marl_prune.runs import CHECKPOINT
+from marl_prune.experiments import plots
+from marl_prune.experiments.backends import run_local, run_ray
+from marl_prune.experiments.grid import coordinates, expand
+from marl_prune.experiments.report import _evaluation_setups, baseline_fractions, relative_means, write_tables
+from marl_prune.experiments.stats import aggregate
+from marl_prune.learner.config import TrainConfig, load_run_config
+from marl_prune.learner.runs import CHECKPOINT
 
 TINY = {"iterations": 2, "num_envs": 4, "num_steps": 20, "bptt_chunk": 10, "hidden_size": 16,
         "critic_hidden": 16, "eval_episodes": 4, "eval_every": 0, "env": {"max_cycles": 20},
@@ -13,14 +18,19 @@ TINY = {"iterations": 2, "num_envs": 4, "num_steps": 20, "bptt_chunk": 10, "hidd
 
 
 def test_expand_counts_and_names(tmp_path):
-    configs = sweep.expand(["basic", "snr"], ["dense", "ippo", "linear", "harmonic"], [0.5, 0.9], [1, 2],
+    configs = expand(["basic", "snr"], ["dense", "ippo", "linear", "harmonic"], [0.5, 0.9], [1, 2],
                            str(tmp_path), TINY)
     assert len(configs) == 2 * (2 * 2 + 2 * 2 * 2)  # dense methods take no sparsity
     names = [c.run_name for c in configs]
     assert len(set(names)) == len(names) and "snr__harmonic__sf0.9__s2" in names
-    assert sweep.describe(configs[-1]) == {"scenario": "snr", "method": "harmonic", "final_sparsity": 0.9, "seed": 2}
+    assert coordinates(configs[-1]) == {"scenario": "snr", "method": "harmonic", "final_sparsity": 0.9, "seed": 2}
+    assert coordinates(configs[0]) == {"scenario": "basic", "method": "dense", "final_sparsity": 0.0, "seed": 1}
+    assert configs[-1].changed() == {"label": "harmonic", "scenario": "snr", "seed": 2, "run_name": names[-1],
+                                     "runs_dir": str(tmp_path), "progress": False, "prune_schedule": "harmonic",
+                                     **{k: v for k, v in TINY.items() if k not in ("prune_warmup", "prune_end_lock")},
+                                     "prune_end_lock": 1}  # the warm-up 0 is the default for 2 iterations
     with pytest.raises(ValueError, match="unknown method"):
-        sweep.expand(["basic"], ["cubic"], [0.5], [1], str(tmp_path))
+        expand(["basic"], ["cubic"], [0.5], [1], str(tmp_path))
 
 
 def test_aggregate_by_hand():
@@ -28,29 +38,61 @@ def test_aggregate_by_hand():
                for s, v in zip((1, 2, 3), (0.5, 0.7, 0.9))]
     records.append({"scenario": "basic", "method": "dense", "final_sparsity": 0.0, "seed": 1,
                     "eval/utility_vs_oracle": 1.0})
-    rows = sweep.aggregate(records)
+    rows = aggregate(records)
     linear = next(r for r in rows if r["method"] == "linear")
     assert linear["n"] == 3 and linear["mean"] == pytest.approx(0.7)
     assert linear["ci95"] == pytest.approx(4.302653 * 0.2 / 3**0.5, rel=1e-5)  # t(0.975, 2) s / sqrt(n)
     dense = next(r for r in rows if r["method"] == "dense")
     assert dense["n"] == 1 and dense["ci95"] != dense["ci95"]  # NaN: no interval from one seed
+    assert linear["actual_sparsity"] == 0.0 and linear["training_runs"] == 1  # absent: dense, one run
+    assert relative_means(rows, "dense") == pytest.approx([1.0, 0.7])  # sorted: dense, then linear
+
+
+def test_tables_relative_to_a_method(tmp_path):
+    records = [{"scenario": "a", "method": m, "final_sparsity": s, "seed": 1, "eval/utility_vs_oracle": v,
+                "sparsity/actual": s, "training_runs": runs}
+               for m, s, v, runs in (("dense", 0.0, 0.8, 1), ("imp", 0.9, 0.6, 3))]
+    records.append({"scenario": "b", "method": "imp", "final_sparsity": 0.9, "seed": 1, "eval/utility_vs_oracle": 0.5})
+    _, md = write_tables(aggregate(records), tmp_path, relative_to="dense")
+    lines = md.read_text().splitlines()
+    assert lines[0].endswith("| training runs | dense = 100% |")
+    assert lines[2] == "| a | dense | 0 | 1 | 0.800 | +- nan | 0.000 | 1 | 100.0% |"
+    assert lines[3] == "| a | imp | 0.9 | 1 | 0.600 | +- nan | 0.900 | 3 | 75.0% |"
+    assert lines[4].endswith("| nan% |")  # no dense run on b
+
+
+def test_baselines_are_evaluated_on_each_runs_environment_and_episodes():
+    from envs.dsa import SlottedAloha, evaluate
+    from marl_prune.learner.evaluation import oracle_utility
+
+    bare = TrainConfig(scenario="basic", eval_episodes=4)
+    changed = TrainConfig(scenario="basic", eval_episodes=4, env={"n_users": 6, "max_cycles": 20})
+    fractions = baseline_fractions(changed)
+    random_access = evaluate(SlottedAloha(1.0), changed.env_config(), 4, seed=changed.eval_seed).mean()
+    assert fractions["random"] == pytest.approx(random_access / oracle_utility(changed))
+    assert fractions != baseline_fractions(bare)
+    _evaluation_setups([bare, TrainConfig(scenario="basic", eval_episodes=4, seed=2), TrainConfig(scenario="snr")])
+    with pytest.raises(ValueError, match="evaluated on different environments"):
+        _evaluation_setups([bare, changed])
 
 
 def test_sweep_skips_finished_runs_and_resumes(tmp_path):
-    configs = sweep.expand(["basic"], ["dense", "linear"], [0.75], [1], str(tmp_path), TINY)
-    first = sweep.run_local(configs, workers=1)
+    configs = expand(["basic"], ["dense", "linear"], [0.75], [1], str(tmp_path), TINY)
+    first = run_local(configs, workers=1)
     stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("latest.pt")}
-    again = sweep.run_local(configs, workers=1)
+    again = run_local(configs, workers=1)
     assert again == first
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("latest.pt")} == stamps  # nothing retrained
     # an interrupted run (checkpoint but no metrics) is resumed, not restarted
     run = tmp_path / configs[1].run_name
     (run / "metrics.json").unlink()
-    resumed = sweep.run_local(configs, workers=1)
+    resumed = run_local(configs, workers=1)
     assert resumed[1]["eval/utility"] == first[1]["eval/utility"]
     assert (run / CHECKPOINT).exists() and json.loads((run / "metrics.json").read_text())
-    rows = sweep.aggregate(first)
-    csv_path, md_path = sweep.write_tables(rows, tmp_path / "out")
+    # coordinates come from the runs' config.json, not from their folder names
+    assert [load_run_config(r["run_dir"]).label for r in first] == ["dense", "linear"] == [r["method"] for r in first]
+    rows = aggregate(first)
+    csv_path, md_path = write_tables(rows, tmp_path / "out")
     assert "basic | linear | 0.75 | 1" in md_path.read_text() and csv_path.read_text().startswith("scenario,")
     for path in (plots.utility_vs_sparsity(rows, tmp_path / "u.png", "basic", {"aloha": 0.4}),
                  plots.learning_curves(first, tmp_path / "l.png", scenario="basic"),
@@ -60,8 +102,8 @@ def test_sweep_skips_finished_runs_and_resumes(tmp_path):
 
 def test_ray_backend_runs_a_two_trial_sweep(tmp_path):
     pytest.importorskip("ray")
-    configs = sweep.expand(["basic"], ["dense"], [0.0], [1, 2], str(tmp_path), TINY)
-    records = sweep.run_ray(configs, cpus_per_trial=1)
+    configs = expand(["basic"], ["dense"], [0.0], [1, 2], str(tmp_path), TINY)
+    records = run_ray(configs, cpus_per_trial=1)
     assert len(records) == 2 and all((tmp_path / c.run_name / "metrics.json").exists() for c in configs)
 
 
@@ -71,7 +113,8 @@ def _records(scenario, method, sparsity, values):
 
 
 def test_claims_on_hand_made_records():
-    from marl_prune.claims import check_claims, claims_table, welch_p
+    from marl_prune.experiments.claims import check_claims, claims_table
+    from marl_prune.experiments.stats import welch_p
 
     assert welch_p([0.1, 0.3], [0.15, 0.25]) == pytest.approx(1.0)
     assert welch_p([1, 1], [1, 1]) == 1.0 and welch_p([1, 1], [0, 0]) == 0.0

@@ -14,10 +14,10 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from envs.dsa import DSACore
-from marl_prune.checkpoint import load_checkpoint
-from marl_prune.config import TrainConfig
-from marl_prune.runs import CHECKPOINT
-from marl_prune.train import train
+from marl_prune.learner.checkpoint import load_checkpoint
+from marl_prune.learner.config import TrainConfig
+from marl_prune.learner.runs import CHECKPOINT
+from marl_prune.learner.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(
@@ -36,10 +36,6 @@ REQUIRED_TAGS = {
 }
 
 
-def _comparable(metrics):
-    return {k: v for k, v in metrics.items() if k != "run_dir"}
-
-
 def _weights(run_dir):
     return load_checkpoint(Path(run_dir) / CHECKPOINT)["actors"]
 
@@ -51,8 +47,8 @@ def test_same_seed_trains_identically(tmp_path, overrides):
     a = train(TrainConfig(**cfg, run_name="a"))
     b = train(TrainConfig(**cfg, run_name="b"))
     c = train(TrainConfig(**{**cfg, "seed": 2}, run_name="c"))
-    assert _comparable(a) == _comparable(b)
-    wa, wb, wc = _weights(a["run_dir"]), _weights(b["run_dir"]), _weights(c["run_dir"])
+    assert a.metrics == b.metrics
+    wa, wb, wc = _weights(a.run_dir), _weights(b.run_dir), _weights(c.run_dir)
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
     assert not all(torch.equal(wa[k], wc[k]) for k in wa)
 
@@ -181,8 +177,9 @@ def test_pruned_run_ends_exactly_at_final_sparsity(tmp_path, schedule, mode):
     cfg = TrainConfig(**TINY, iterations=6, runs_dir=str(tmp_path), prune_schedule=schedule,
                       prune_mode=mode, prune_warmup=1, prune_end_lock=1, prune_every=2,
                       final_sparsity=0.9, harmonic_period=4)
-    metrics = train(cfg)
-    actors = _weights(metrics["run_dir"])
+    result = train(cfg)
+    metrics = result.metrics
+    actors = _weights(result.run_dir)
     names = ["encoder.weight", "gru.weight_ih", "gru.weight_hh"]
     for agent in range(4):
         total = sum(actors[n][agent].numel() for n in names)
@@ -190,7 +187,7 @@ def test_pruned_run_ends_exactly_at_final_sparsity(tmp_path, schedule, mode):
         assert abs(zeros - round(0.9 * total)) <= len(names)  # within one weight per tensor
         assert metrics[f"sparsity/agent/user_{agent}"] == pytest.approx(zeros / total)
     assert not (actors["head.weight"] == 0).any()  # the head is excluded by default
-    acc = EventAccumulator(metrics["run_dir"])
+    acc = EventAccumulator(str(result.run_dir))
     acc.Reload()
     tags = set(acc.Tags()["scalars"])
     assert {"sparsity/target", "sparsity/actual", "pruning/pruned", "pruning/regrown",
@@ -203,10 +200,11 @@ def test_critic_pruning_and_shared_actor(tmp_path):
     cfg = TrainConfig(**TINY, iterations=4, runs_dir=str(tmp_path), prune_schedule="linear",
                       prune_warmup=1, prune_end_lock=1, final_sparsity=0.5, prune_critic=True,
                       share_actor_params=True, prune_scope="lamp")
-    metrics = train(cfg)
+    result = train(cfg)
+    metrics = result.metrics
     assert metrics["sparsity/actual"] == pytest.approx(0.5, abs=1e-3)
     assert not any(k.startswith("sparsity/agent/") for k in metrics)  # one shared actor
-    critic = load_checkpoint(Path(metrics["run_dir"]) / CHECKPOINT)["critic"]
+    critic = load_checkpoint(result.run_dir / CHECKPOINT)["critic"]
     weights = [w for k, w in critic.items() if k.endswith("weight")]
     zeros = sum(int((w == 0).sum()) for w in weights)
     assert zeros == pytest.approx(0.5 * sum(w.numel() for w in weights), abs=1)

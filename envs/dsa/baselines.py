@@ -80,8 +80,8 @@ def link_values(core: DSACore) -> tuple[np.ndarray, np.ndarray]:
     snr_db = core.link_gain_db[..., None] + core.level_db  # (B, N, K, L)
     snr = 10.0 ** (snr_db / 10.0)
     rate = np.log2(1.0 + snr)
-    if core._capture_lin is not None:
-        rate = np.where(snr >= core._capture_lin, rate, 0.0)
+    if core.capture_threshold_lin is not None:
+        rate = np.where(snr >= core.capture_threshold_lin, rate, 0.0)
     net = rate - core.level_cost
     best_level = net.argmax(axis=-1)
     return np.take_along_axis(net, best_level[..., None], axis=-1)[..., 0], best_level

@@ -11,6 +11,8 @@ genie oracle and the per-slot comparisons in the tests rely on that.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from gymnasium import spaces
 
@@ -53,7 +55,8 @@ class DSACore:
         self.level_cost = config.power_cost * level_power / level_power[-1]
         self.pu_mask = np.zeros(K, dtype=bool)
         self.pu_mask[list(config.pu_channels)] = True
-        self._capture_lin = (
+        # the capture model's SINR threshold as a linear ratio (None: collision model)
+        self.capture_threshold_lin = (
             None
             if config.capture_threshold_db is None
             else 10.0 ** (config.capture_threshold_db / 10.0)
@@ -169,7 +172,7 @@ class DSACore:
         gain = np.take_along_axis(self.link_gain_db, channel[..., None], axis=2)[..., 0]
         snr_db = self.level_db[level] + gain
         snr = 10.0 ** (snr_db / 10.0)
-        if self._capture_lin is None:
+        if self.capture_threshold_lin is None:
             success = transmit & (others == 0) & ~pu_hit
             sinr = snr
         else:
@@ -178,7 +181,7 @@ class DSACore:
             )
             interference = np.maximum(power_on_channel[chan_flat] - snr * transmit, 0.0)
             sinr = snr / (1.0 + interference)
-            success = transmit & ~pu_hit & (sinr >= self._capture_lin)
+            success = transmit & ~pu_hit & (sinr >= self.capture_threshold_lin)
         collision = transmit & ~success & ((others > 0) | pu_hit)
         rate = np.where(success, np.log2(1.0 + sinr), 0.0)
         rewards = (
@@ -237,6 +240,28 @@ class DSACore:
             "channel_utilisation": (used.reshape(self.num_envs, -1) > 0).mean(axis=1),
             "fairness": jain_fairness(self.cum_throughput),
         }
+
+    # ---------------------------------------------------------------- snapshot / restore
+    _DYNAMIC = ("gain_db", "fading_db", "pu_on", "obs", "cum_throughput")
+
+    def get_state(self) -> dict[str, Any]:
+        """Everything that defines the copies' position in their episode and random stream:
+        the generator's state (plain data), the slot, and the arrays of the episode."""
+        return {"rng": self.rng.bit_generator.state, "t": self.t, "needs_reset": self._needs_reset,
+                **{key: getattr(self, key).copy() for key in self._DYNAMIC}}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Continue exactly where :meth:`get_state` was taken."""
+        rng_state = state["rng"]
+        bit_generator = getattr(np.random, rng_state["bit_generator"])()
+        bit_generator.state = rng_state
+        self.rng = np.random.Generator(bit_generator)
+        self.t, self._needs_reset = int(state["t"]), bool(state["needs_reset"])
+        for key in self._DYNAMIC:
+            value = np.array(state[key], dtype=getattr(self, key).dtype)
+            if value.shape != getattr(self, key).shape:
+                raise ValueError(f"state {key} has shape {value.shape}, expected {getattr(self, key).shape}")
+            setattr(self, key, value)
 
     # ------------------------------------------------------------------------------ state
     def state(self) -> np.ndarray:

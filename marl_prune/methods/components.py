@@ -4,19 +4,17 @@ different targets per component of a model, and a sweep that finds where quality
 from __future__ import annotations
 
 import copy
-import fnmatch
 from collections.abc import Callable, Sequence
 
 from torch import nn
 
-from marl_prune.pruning.masks import MaskSet, compute_masks
+from marl_prune.pruning.masks import MaskSet, compute_masks, prunable_weights
 
 
 def component_weights(model: nn.Module, pattern: str) -> list[str]:
     """Weights (>= 2 dims) of a component: names starting with ``pattern`` or matching it
     as a glob (``"layers.*.self_attn.*"``)."""
-    names = [n for n, p in model.named_parameters() if "weight" in n and p.dim() >= 2
-             and (n.startswith(pattern) or fnmatch.fnmatchcase(n, pattern))]
+    names = prunable_weights(model, pattern)
     if not names:
         raise ValueError(f"no prunable weights match {pattern!r}")
     return names

@@ -1,13 +1,13 @@
 """Gradual pruning during training: events every ``every`` iterations set the schedule's target.
 
-Two behaviours (SPEC §4):
+Two behaviours:
 
 * ``reference``: at each event the lowest-scoring weights are zeroed, then everything trains
   freely until the next event (zeroed weights may grow back through their gradients). When
   the target falls, fewer weights are zeroed: weights regrow.
-* ``strict``: masks are enforced between events (gradients masked, weights re-zeroed after
-  every optimiser step). Weights a falling target lets back in restart at exactly zero with
-  their Adam moments reset.
+* ``strict``: masks are enforced between events (the training loop masks the gradients and
+  re-zeroes the weights around every optimiser step, see :attr:`GradualPruner.enforced_masks`).
+  Weights a falling target lets back in restart at exactly zero with their Adam moments reset.
 
 Either way :meth:`GradualPruner.hard_prune` at the end leaves the network exactly at the
 final sparsity, and masks then stay enforced (fine-tuning with a fixed mask).
@@ -55,16 +55,12 @@ class GradualPruner:
         self.enforced = mode == "strict"
         self.fixed = False  # masks given from outside (a lottery ticket): no events
         self.target = 0.0
-        params = dict(module.named_parameters())
-        # Gradient masking is a hook so that it happens inside any training loop's backward.
-        for name in self.names:
-            if params[name].requires_grad:  # frozen weights (linear probing) get no gradient
-                params[name].register_hook(self._gradient_hook(name))
 
-    def _gradient_hook(self, name: str) -> Callable[[Tensor], Tensor | None]:
-        def hook(grad: Tensor) -> Tensor | None:
-            return grad * self.masks[name].to(grad.dtype) if self.enforced else None
-        return hook
+    @property
+    def enforced_masks(self) -> MaskSet | None:
+        """The masks the training loop must hold between events (strict mode, a fixed ticket,
+        after the hard prune), else None: pruned weights then train freely."""
+        return self.masks if self.enforced else None
 
     def event(self, iteration: int) -> dict[str, float] | None:
         """Prune to the schedule's target if ``iteration`` is an event; returns the counts."""
@@ -85,11 +81,6 @@ class GradualPruner:
         self.masks, self.target = new, sparsity
         new.apply(self.module)
         return {"target": sparsity, "pruned": pruned, "regrown": regrown}
-
-    def after_optimizer_step(self) -> None:
-        """Re-zero pruned weights (strict mode and after the hard prune)."""
-        if self.enforced:
-            self.masks.apply(self.module)
 
     def fix(self, masks: MaskSet) -> None:
         """Hold ``masks`` fixed from now on (no events; the hard prune keeps them)."""

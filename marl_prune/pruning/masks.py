@@ -1,14 +1,28 @@
-"""Keep-masks over a module's parameters, computed per group (per agent for stacked actors)."""
+"""Which weights are pruned, keep-masks over them (computed per group: per agent for stacked
+actors), and the one way masks are enforced during training: gradients masked before the
+optimiser step, pruned weights re-zeroed after it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import fnmatch
+from collections.abc import Iterable, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from marl_prune.pruning.allocate import allocate
 from marl_prune.pruning.scores import SCORES
+
+
+def prunable_weights(module: nn.Module, pattern: str | None = None, exclude: Sequence[str] = ()) -> list[str]:
+    """The parameters pruning acts on, in ``named_parameters`` order: those called ``*weight*``
+    with at least 2 dimensions (Linear, Conv, GRU and stacked layers; biases and norms stay
+    dense). ``pattern`` keeps the names that start with it or match it as a glob
+    (``"layers.*.self_attn.*"``); ``exclude`` drops the names that start with any of its prefixes."""
+    return [n for n, p in module.named_parameters()
+            if "weight" in n and p.dim() >= 2
+            and (pattern is None or n.startswith(pattern) or fnmatch.fnmatchcase(n, pattern))
+            and not any(n.startswith(prefix) for prefix in exclude)]
 
 
 class MaskSet:
@@ -122,17 +136,11 @@ def prune(
 ) -> MaskSet:
     """Functional one-shot pruning: compute masks, zero the pruned weights, return the masks.
 
-    ``names`` defaults to every parameter called ``*weight*`` with at least 2 dimensions (the
-    weights of Linear, Conv, GRU and stacked layers; biases and norms stay dense).
+    ``names`` defaults to :func:`prunable_weights` of ``module``.
     """
     if names is None:
-        names = [n for n, p in module.named_parameters() if "weight" in n and p.dim() >= 2]
+        names = prunable_weights(module)
     masks = compute_masks(module, names, sparsity, score=score, scope=scope, per_stack=per_stack)
     masks.apply(module)
     return masks
 
-
-def zero_fraction(module: nn.Module, names: Iterable[str]) -> dict[str, float]:
-    """Actual sparsity (fraction of exact zeros) of each named parameter."""
-    params = dict(module.named_parameters())
-    return {n: float((params[n] == 0).float().mean()) for n in names}

@@ -1,6 +1,6 @@
 """Sparsity schedules: pure functions of the iteration e.
 
-Shared conventions (SPEC §4): E total iterations, e_w warm-up, E_lock end-lock;
+Shared conventions: E total iterations, e_w warm-up, E_lock end-lock;
 t = e - e_w, p = clamp(t / (E - e_w - E_lock), 0, 1); the target is 0 before e_w and s_f in
 the last E_lock iterations (e >= E - E_lock).
 """
@@ -71,59 +71,73 @@ def polynomial_schedule(
     return _base(horizon.progress(e), initial, final, "polynomial", power)
 
 
-def _harmonic_raw(e, horizon, final, initial, base, amplitude, period, decay, stretch, power):
-    t = e - horizon.warmup
-    wave = amplitude * math.exp(-decay * t) * math.sin(2.0 * math.pi * t / (period * (1.0 + stretch * t)))
-    value = _base(horizon.progress(e), initial, final, base, power) + wave
-    return min(max(value, min(initial, final)), max(initial, final))
+@dataclass(frozen=True)
+class Harmonic:
+    """The harmonic schedule's oscillation and the base curve it rides on (defaults: those of
+    the public reference implementation, A0 = 0.1, T0 = 100, lam = 0, r = 0)."""
+
+    base: str = "linear"
+    """b: linear, cosine or polynomial."""
+    amplitude: float = 0.1
+    """A0: amplitude of the oscillation."""
+    period: float = 100.0
+    """T0: period in iterations."""
+    decay: float = 0.0
+    """lam: exponential decay rate of the amplitude per iteration."""
+    stretch: float = 0.0
+    """r: growth rate of the period per iteration."""
+    power: float = 3.0
+    """k of a polynomial base."""
+
+    def __post_init__(self) -> None:
+        if self.base not in BASES:
+            raise ValueError(f"base must be one of {BASES}, got {self.base!r}")
+        if self.period <= 0:
+            raise ValueError(f"period must be > 0, got {self.period}")
+
+    def value(self, e: int, horizon: Horizon, final: float, initial: float) -> float:
+        """clip(b(p) + A0 exp(-lam t) sin(2 pi t / (T0 (1 + r t))), s_i, s_f), without the latch."""
+        t = e - horizon.warmup
+        wave = self.amplitude * math.exp(-self.decay * t) * math.sin(
+            2.0 * math.pi * t / (self.period * (1.0 + self.stretch * t)))
+        value = _base(horizon.progress(e), initial, final, self.base, self.power) + wave
+        return min(max(value, min(initial, final)), max(initial, final))
 
 
-def harmonic_schedule(
-    e: int,
-    horizon: Horizon,
-    final: float,
-    initial: float = 0.0,
-    base: str = "linear",
-    amplitude: float = 0.1,
-    period: float = 100.0,
-    decay: float = 0.0,
-    stretch: float = 0.0,
-    power: float = 3.0,
-) -> float:
+def harmonic_schedule(e: int, horizon: Horizon, final: float, initial: float = 0.0,
+                      harmonic: Harmonic = Harmonic()) -> float:
     """Harmonic annealing: s = clip(b(p) + A0 exp(-lam t) sin(2 pi t / (T0 (1 + r t))), s_i, s_f).
 
     The target oscillates around the base ``b`` (linear, cosine or polynomial), so it falls
     at times and pruned weights may regrow. Latch: once p >= 0.9 and the target has reached
-    s_f, it stays there. Defaults A0 = 0.1, T0 = 100, lam = 0, r = 0.
+    s_f, it stays there.
     """
-    if base not in BASES:
-        raise ValueError(f"base must be one of {BASES}, got {base!r}")
-    if period <= 0:
-        raise ValueError(f"period must be > 0, got {period}")
     if e < horizon.warmup:
         return 0.0
     if horizon.locked(e):
         return final
-    args = (horizon, final, initial, base, amplitude, period, decay, stretch, power)
     if horizon.progress(e) >= LATCH_FRACTION:
         first = e
         while first > horizon.warmup and horizon.progress(first - 1) >= LATCH_FRACTION:
             first -= 1
-        if any(_harmonic_raw(k, *args) >= final for k in range(first, e + 1)):
+        if any(harmonic.value(k, horizon, final, initial) >= final for k in range(first, e + 1)):
             return final
-    return _harmonic_raw(e, *args)
+    return harmonic.value(e, horizon, final, initial)
 
 
 SCHEDULES = ("linear", "polynomial", "harmonic")
 
 
-def make_schedule(name: str, horizon: Horizon, final: float, initial: float = 0.0, **params) -> Callable[[int], float]:
-    """The schedule ``name`` as a function e -> target sparsity; ``params`` are its own
-    (``power`` for polynomial; ``base``, ``amplitude``, ``period``, ``decay``, ``stretch``,
-    ``power`` for harmonic)."""
+def make_schedule(name: str, horizon: Horizon, final: float, initial: float = 0.0, power: float = 3.0,
+                  harmonic: Harmonic = Harmonic()) -> Callable[[int], float]:
+    """The schedule ``name`` as a function e -> target sparsity. ``power`` is k of the
+    polynomial schedule; ``harmonic`` is the harmonic schedule's wave and base."""
     if not (0.0 <= initial <= 1.0 and 0.0 <= final <= 1.0):
         raise ValueError(f"sparsities must lie in [0, 1], got initial={initial}, final={final}")
-    functions = {"linear": linear_schedule, "polynomial": polynomial_schedule, "harmonic": harmonic_schedule}
-    if name not in functions:
-        raise ValueError(f"schedule must be one of {SCHEDULES}, got {name!r}")
-    return partial(functions[name], horizon=horizon, final=final, initial=initial, **params)
+    if name == "linear":
+        return partial(linear_schedule, horizon=horizon, final=final, initial=initial)
+    if name == "polynomial":
+        return partial(polynomial_schedule, horizon=horizon, final=final, initial=initial, power=power)
+    if name == "harmonic":
+        return partial(harmonic_schedule, horizon=horizon, final=final, initial=initial, harmonic=harmonic)
+    raise ValueError(f"schedule must be one of {SCHEDULES}, got {name!r}")

@@ -1,6 +1,6 @@
 """Run exported sparse actors with numpy only (no torch): for edge radios.
 
-    from marl_prune.runtime import SparseTeam
+    from marl_prune.deploy.runtime import SparseTeam
     team = SparseTeam.load("export/team.safetensors")
     team.reset(batch_size=1)
     actions = team.act(obs)          # obs (N, obs_dim) or (B, N, obs_dim); greedy by default
@@ -13,7 +13,7 @@ agent and layer, CSR parts ``{agent}/{layer}/values`` (float32), ``/col_indices`
 of every tensor). Loading checks the header against the tensors and the checksum, so a
 truncated or tampered file raises ``ValueError`` instead of acting wrongly.
 
-This module imports numpy and safetensors only.
+This module imports numpy, safetensors and the torch-free :mod:`marl_prune.models.layout` only.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
+from marl_prune.models.layout import ACTOR_LAYERS, actor_layer_shapes, actor_step, gru_cell
+
 FORMAT = "marl_prune/sparse-actor-v1"
 HEADER_KEY = "marl_prune"
-LAYERS = ("encoder", "gru_ih", "gru_hh", "head")
-"""Weight matrices of one actor: obs -> encoder -> ReLU -> GRU (ih, hh) -> head -> logits."""
 
 
 def checksum(tensors: dict[str, np.ndarray]) -> str:
@@ -115,15 +115,10 @@ class SparseAgent:
 
     def step(self, obs: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``obs (B, obs_dim)``, ``h (B, H)`` -> ``(logits (B, A), h')`` (PyTorch GRU gates)."""
-        x = np.maximum(self.w["encoder"].matmul(obs) + self.b["encoder"], 0.0)
-        gi = self.w["gru_ih"].matmul(x) + self.b["gru_ih"]
-        gh = self.w["gru_hh"].matmul(h) + self.b["gru_hh"]
-        H = self.hidden_size
-        r = _sigmoid(gi[:, :H] + gh[:, :H])
-        z = _sigmoid(gi[:, H : 2 * H] + gh[:, H : 2 * H])
-        n = np.tanh(gi[:, 2 * H :] + r * gh[:, 2 * H :])
-        h = (1.0 - z) * n + z * h
-        return self.w["head"].matmul(h) + self.b["head"], h
+        def affine(layer: str, x: np.ndarray) -> np.ndarray:
+            return self.w[layer].matmul(x) + self.b[layer]
+
+        return actor_step(obs, h, affine, lambda x: np.maximum(x, 0.0), gru_cell(affine, _sigmoid, np.tanh))
 
 
 class SparseTeam:
@@ -158,16 +153,11 @@ class SparseTeam:
         if checksum(tensors) != header.get("checksum"):
             raise ValueError(f"{path}: checksum mismatch, the file was modified or damaged")
         arch = header["architecture"]
-        shapes = {
-            "encoder": (arch["hidden_size"], arch["obs_dim"]),
-            "gru_ih": (3 * arch["hidden_size"], arch["hidden_size"]),
-            "gru_hh": (3 * arch["hidden_size"], arch["hidden_size"]),
-            "head": (arch["n_actions"], arch["hidden_size"]),
-        }
+        shapes = actor_layer_shapes(arch["obs_dim"], arch["hidden_size"], arch["n_actions"])
         agents = {}
         for agent in header["agents"]:
             weights, biases = {}, {}
-            for layer in LAYERS:
+            for layer in ACTOR_LAYERS:
                 key = f"{agent}/{layer}"
                 try:
                     matrix = CSRMatrix(tensors[f"{key}/values"], tensors[f"{key}/col_indices"],
@@ -180,7 +170,7 @@ class SparseTeam:
                     raise ValueError(f"{path}: {key}/bias has shape {bias.shape}, expected {shapes[layer][:1]}")
                 weights[layer], biases[layer] = matrix, bias
             agents[agent] = SparseAgent(weights, biases)
-        expected = {f"{a}/{layer}/{part}" for a in header["agents"] for layer in LAYERS
+        expected = {f"{a}/{layer}/{part}" for a in header["agents"] for layer in ACTOR_LAYERS
                     for part in ("values", "col_indices", "row_ptr", "bias")}
         if set(tensors) != expected:
             raise ValueError(f"{path}: tensors {sorted(set(tensors) - expected)} are not in the header")

@@ -1,6 +1,7 @@
 """IMP, SWAMP and COLT on the DSA actors: the generic methods of
-:mod:`marl_prune.methods.lottery`, whose "train" step is a whole :func:`~marl_prune.train.train`
-run started from a ticket (rewound weights + the current masks, held fixed).
+:mod:`marl_prune.methods.lottery`, whose "train" step is a whole
+:func:`~marl_prune.learner.train.train` run started from a ticket (rewound weights + the
+current masks, held fixed).
 
 A lottery run folder holds ``config.json``, one sub-folder per training run
 (``cycle{c}_p{k}``), the tickets, and ``metrics.json``. Every sub-run is deterministic and
@@ -16,14 +17,22 @@ from pathlib import Path
 
 import torch
 
-from envs.dsa import DSACore, GenieOracle, evaluate
-from marl_prune.config import TrainConfig, save_config
+from envs.dsa import DSACore
+from marl_prune.learner.config import TrainConfig, save_config, write_atomically
+from marl_prune.learner.evaluation import evaluate_actors, oracle_utility
+from marl_prune.learner.runs import (
+    CHECKPOINT,
+    RunResult,
+    actor_prunable_weights,
+    build_models,
+    load_trained_actors,
+    save_ticket,
+)
+from marl_prune.learner.train import train_or_resume
 from marl_prune.methods.lottery import colt, imp, swamp
-from marl_prune.models import RecurrentAgents
+from marl_prune.models.recurrent import RecurrentAgents
 from marl_prune.pruning import MaskSet
 from marl_prune.seeding import int_seed, seed_streams
-from marl_prune.runs import actor_prunable_names, build_models, load_trained_actors, save_ticket
-from marl_prune.train import evaluate_actors, train_or_resume
 
 
 class _RunTrainer:
@@ -38,7 +47,7 @@ class _RunTrainer:
         self.calls += 1
         sub_dir = self.run_dir / name
         ticket = self.run_dir / "tickets" / f"{name}.pt"
-        if not (sub_dir / "metrics.json").exists() and not (sub_dir / "checkpoints" / "latest.pt").exists():
+        if not (sub_dir / "metrics.json").exists() and not (sub_dir / CHECKPOINT).exists():
             save_ticket(actors.state_dict(), masks if masks.sparsity() > 0 else None, ticket)
         sub = dataclasses.replace(
             self.config, prune_method="gradual", prune_schedule="none", init_from=str(ticket),
@@ -50,7 +59,7 @@ class _RunTrainer:
         self.history.append({"run": name, **json.loads((sub_dir / "metrics.json").read_text())})
 
 
-def run_lottery(config: TrainConfig) -> dict[str, float]:
+def run_lottery(config: TrainConfig) -> RunResult:
     """Run ``config.prune_method`` (imp, swamp or colt) on the DSA actors; returns the final
     evaluation of the last model (SWAMP: the particle average; COLT: learner 0)."""
     method = config.prune_method
@@ -65,7 +74,7 @@ def run_lottery(config: TrainConfig) -> dict[str, float]:
     torch.manual_seed(int_seed(seed_streams(config.seed)["init"]))  # the dense run's initial weights
     core = DSACore(config.env_config())
     actors, _ = build_models(config, core)
-    names = actor_prunable_names(config.prune_head)
+    names = actor_prunable_weights(actors, config.prune_head)
     cycles = config.lottery_cycles
     rate = config.lottery_rate or 1.0 - (1.0 - config.final_sparsity) ** (1.0 / cycles)
     trainer = _RunTrainer(config, run_dir)
@@ -84,10 +93,10 @@ def run_lottery(config: TrainConfig) -> dict[str, float]:
                                       cycles, rate, per_stack=True)
         final = models[0]
 
-    oracle = evaluate(GenieOracle(), config.env_config(), config.eval_episodes, seed=config.eval_seed).mean()
+    oracle = oracle_utility(config)
     metrics = {**evaluate_actors(final, config, oracle), "eval/oracle_utility": oracle,
                "sparsity/actual": masks.sparsity(), "training_runs": trainer.calls}
     save_ticket(final.state_dict(), masks, run_dir / "final_ticket.pt")
-    (run_dir / "metrics.json").write_text(json.dumps(
+    write_atomically(run_dir / "metrics.json", json.dumps(
         {**metrics, "history": history, "runs": trainer.history}, indent=2, default=float) + "\n")
-    return {**metrics, "run_dir": str(run_dir)}  # type: ignore[dict-item]
+    return RunResult(run_dir, metrics)

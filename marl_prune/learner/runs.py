@@ -1,23 +1,33 @@
-"""Run folders: model construction, tickets, loading trained actors, environment snapshots
-for exact resumption, and the progress line."""
+"""What a run is made of and leaves behind: its models, the weights pruning acts on, tickets
+(weights and masks to start from), the trained actors of a finished run, the result type,
+the device, and the progress line."""
 
 from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from envs.dsa import DSACore
-from marl_prune.checkpoint import load_checkpoint, numpy_rng_state, restore_numpy_rng, save_checkpoint
-from marl_prune.config import TrainConfig, load_run_config
-from marl_prune.models import CentralCritic, RecurrentAgents
-from marl_prune.pruning import MaskSet
+from marl_prune.learner.checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
+from marl_prune.learner.config import TrainConfig, load_run_config
+from marl_prune.models.critics import CentralCritic
+from marl_prune.models.recurrent import RecurrentAgents
+from marl_prune.pruning import MaskSet, prunable_weights
 
 CHECKPOINT = Path("checkpoints") / "latest.pt"
 """Where a run folder keeps its checkpoint."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished run: its folder and its final scalar metrics (also in ``metrics.json``)."""
+
+    run_dir: Path
+    metrics: dict[str, float]
 
 
 def build_models(config: TrainConfig, core: DSACore) -> tuple[RecurrentAgents, torch.nn.Module]:
@@ -32,9 +42,10 @@ def build_models(config: TrainConfig, core: DSACore) -> tuple[RecurrentAgents, t
     return actors, critic
 
 
-def actor_prunable_names(prune_head: bool) -> list[str]:
-    """The actor tensors that gradual pruning acts on (SPEC §4): Linear and GRU weights."""
-    return ["encoder.weight", "gru.weight_ih", "gru.weight_hh"] + (["head.weight"] if prune_head else [])
+def actor_prunable_weights(actors: RecurrentAgents, prune_head: bool = False) -> list[str]:
+    """The actor weights pruning acts on: the Linear and GRU weights, the head's only with
+    ``prune_head`` (a global ranking tends to empty it)."""
+    return prunable_weights(actors, exclude=() if prune_head else ("head.",))
 
 
 TICKET_FORMAT = "marl_prune/ticket-v1"
@@ -48,6 +59,7 @@ def save_ticket(actors_state: dict, masks: MaskSet | None, path: Path) -> Path:
 
 
 def load_ticket(path: Path | str) -> tuple[dict, MaskSet | None]:
+    """The actor weights and the masks (None when there are none) of a ticket file."""
     payload = load_checkpoint(Path(path), expected_format=TICKET_FORMAT)
     return payload["actors"], (MaskSet(payload["masks"]) if payload["masks"] else None)
 
@@ -55,35 +67,21 @@ def load_ticket(path: Path | str) -> tuple[dict, MaskSet | None]:
 def load_trained_actors(run_dir: Path | str) -> tuple[RecurrentAgents, TrainConfig]:
     """The actors of a run's last checkpoint (on the CPU), and the run's config."""
     config = load_run_config(Path(run_dir))
-    checkpoint = load_checkpoint(Path(run_dir) / CHECKPOINT)
+    # the actors are stored alike in every checkpoint format
+    checkpoint = load_checkpoint(Path(run_dir) / CHECKPOINT,
+                                 expected_format=(CHECKPOINT_FORMAT, "marl_prune/checkpoint-v1"))
     actors, _ = build_models(config, DSACore(config.env_config()))
     actors.load_state_dict(checkpoint["actors"])
     return actors.eval(), config
 
 
 def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when available; asking for CUDA without it raises ValueError."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device {name!r} requested but CUDA is not available")
     return torch.device(name)
-
-
-def core_snapshot(core: DSACore) -> dict[str, Any]:
-    """Everything that defines the core's position in its episode and random stream."""
-    return {
-        "rng": numpy_rng_state(core.rng),
-        "t": core.t,
-        "needs_reset": core._needs_reset,
-        **{k: torch.as_tensor(getattr(core, k)) for k in ("gain_db", "fading_db", "pu_on", "obs", "cum_throughput")},
-    }
-
-
-def restore_core(core: DSACore, snap: dict[str, Any]) -> None:
-    core.rng = restore_numpy_rng(snap["rng"])
-    core.t, core._needs_reset = int(snap["t"]), bool(snap["needs_reset"])
-    for key in ("gain_db", "fading_db", "pu_on", "obs", "cum_throughput"):
-        setattr(core, key, snap[key].numpy().copy())
 
 
 class Progress:

@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from marl_prune.pruning.schedules import SCHEDULES
-from marl_prune.sweep import ci95
+from marl_prune.experiments.stats import ci95, welch_p
+from marl_prune.pruning import SCHEDULES
+
 ALPHA = 0.05
 
 
@@ -39,19 +40,6 @@ class Verdict:
     @property
     def label(self) -> str:
         return {True: "holds", False: "does not hold", None: "not distinguishable"}[self.holds]
-
-
-def welch_p(a: Sequence[float], b: Sequence[float]) -> float:
-    """Two-sided p-value of Welch's t-test; with no spread in either group, 1 if the means
-    agree and 0 if not; NaN with fewer than two values in a group."""
-    from scipy.stats import ttest_ind
-
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    if len(a) < 2 or len(b) < 2:
-        return float("nan")
-    if a.std() == 0 and b.std() == 0:
-        return 1.0 if a.mean() == b.mean() else 0.0
-    return float(ttest_ind(a, b, equal_var=False).pvalue)
 
 
 def _groups(records: Sequence[dict[str, Any]], scenario: str, metric: str) -> dict[tuple[str, float], list[float]]:

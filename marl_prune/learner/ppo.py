@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
-from marl_prune.models import RecurrentAgents, ValueNormalizer
+from marl_prune.learner.config import TrainConfig
+from marl_prune.models.critics import ValueNormalizer
+from marl_prune.models.recurrent import RecurrentAgents
+from marl_prune.pruning import MaskSet
 
 
 def compute_gae(
@@ -71,6 +75,16 @@ class UpdateSettings:
     gamma: float
     gae_lambda: float
 
+    @classmethod
+    def from_config(cls, config: TrainConfig) -> UpdateSettings:
+        """PPO as configured; A2C is one epoch on one minibatch without clipping."""
+        ppo = config.algo == "ppo"
+        return cls(update_epochs=config.update_epochs if ppo else 1,
+                   num_minibatches=config.num_minibatches if ppo else 1,
+                   bptt_chunk=config.bptt_chunk, clip_coef=config.clip_coef if ppo else None,
+                   ent_coef=config.ent_coef, vf_coef=config.vf_coef, max_grad_norm=config.max_grad_norm,
+                   norm_adv=config.norm_adv, gamma=config.gamma, gae_lambda=config.gae_lambda)
+
 
 def _chunks(x: Tensor, chunk: int) -> Tensor:
     """(T, B, ...) -> (chunk, T/chunk * B, ...): every chunk of every copy becomes a column."""
@@ -86,6 +100,66 @@ def _chunk_starts(x: Tensor, chunk: int) -> Tensor:
     return x[::chunk].reshape(T // chunk * B, *x.shape[2:])
 
 
+@dataclass
+class _Chunks:
+    """A rollout cut into BPTT chunks: time-major ``(chunk, n_chunks, ...)`` columns and the
+    recurrent states entering every chunk."""
+
+    obs: Tensor
+    state: Tensor
+    actions: Tensor
+    logprobs: Tensor
+    advantages: Tensor
+    returns: Tensor
+    episode_start: Tensor
+    actor_h0: Tensor
+    critic_h0: Tensor | None
+
+    @classmethod
+    def of(cls, rollout: Rollout, advantages: Tensor, returns: Tensor, chunk: int) -> _Chunks:
+        return cls(obs=_chunks(rollout.obs, chunk), state=_chunks(rollout.state, chunk),
+                   actions=_chunks(rollout.actions, chunk), logprobs=_chunks(rollout.logprobs, chunk),
+                   advantages=_chunks(advantages, chunk), returns=_chunks(returns, chunk),
+                   episode_start=_chunks(rollout.episode_start, chunk),
+                   actor_h0=_chunk_starts(rollout.actor_hidden, chunk),
+                   critic_h0=None if rollout.critic_hidden is None else _chunk_starts(rollout.critic_hidden, chunk))
+
+
+def _minibatch_loss(c: _Chunks, idx: Tensor, actors: RecurrentAgents, critic: nn.Module,
+                    value_norm: ValueNormalizer | None, s: UpdateSettings) -> tuple[Tensor, dict[str, Tensor]]:
+    """The PPO (or A2C) loss of the chunks ``idx``, and the terms it is made of."""
+    local = c.critic_h0 is not None
+    logits = actors.unroll(c.obs[:, idx], c.actor_h0[idx], c.episode_start[:, idx])
+    dist = torch.distributions.Categorical(logits=logits)
+    logratio = dist.log_prob(c.actions[:, idx]) - c.logprobs[:, idx]
+    ratio = logratio.exp()
+    adv = c.advantages[:, idx]
+    if s.norm_adv:
+        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+    if not local:
+        adv = adv[..., None]  # one team advantage for every user
+    pg_loss = -adv * ratio
+    if s.clip_coef is not None:
+        pg_loss = torch.max(pg_loss, -adv * ratio.clamp(1 - s.clip_coef, 1 + s.clip_coef))
+    pg_loss = pg_loss.mean()
+    if local:
+        new_values = critic.unroll(c.obs[:, idx], c.critic_h0[idx], c.episode_start[:, idx])[..., 0]
+    else:
+        new_values = critic(c.state[:, idx])
+    target = c.returns[:, idx]
+    if value_norm is not None:
+        target = value_norm.normalize(target)
+    v_loss = 0.5 * ((new_values - target) ** 2).mean()
+    entropy = dist.entropy().mean()
+    loss = pg_loss - s.ent_coef * entropy + s.vf_coef * v_loss
+    if not torch.isfinite(loss):
+        raise FloatingPointError(
+            f"non-finite loss (policy {pg_loss.item()}, value {v_loss.item()}, entropy "
+            f"{entropy.item()}); lower the learning rate or check the rewards"
+        )
+    return loss, {"policy": pg_loss, "value": v_loss, "entropy": entropy, "ratio": ratio, "logratio": logratio}
+
+
 def ppo_update(
     rollout: Rollout,
     actors: RecurrentAgents,
@@ -94,79 +168,42 @@ def ppo_update(
     optimizer: torch.optim.Optimizer,
     settings: UpdateSettings,
     generator: torch.Generator,
-    after_step=None,
+    masks: Sequence[tuple[nn.Module, MaskSet]] = (),
 ) -> dict[str, float]:
     """PPO epochs over minibatches of BPTT chunks. ``critic`` is a CentralCritic (global
-    state) or a RecurrentAgents with one output (local critics). ``after_step`` is called
-    after every optimiser step (pruning uses it to re-apply masks)."""
+    state) or a RecurrentAgents with one output (local critics). ``masks`` are held around
+    every optimiser step: gradients masked before clipping, pruned weights re-zeroed after."""
     s = settings
     T = rollout.obs.shape[0]
     if T % s.bptt_chunk:
         raise ValueError(f"bptt_chunk ({s.bptt_chunk}) must divide the rollout length ({T})")
-    local = isinstance(critic, RecurrentAgents)
     advantages, returns = compute_gae(
         rollout.rewards, rollout.values, rollout.next_values, rollout.episode_end, s.gamma, s.gae_lambda
     )
     if value_norm is not None:
         value_norm.update(returns)
-
-    C = s.bptt_chunk
-    obs, state = _chunks(rollout.obs, C), _chunks(rollout.state, C)
-    actions, old_logprobs = _chunks(rollout.actions, C), _chunks(rollout.logprobs, C)
-    adv_c, ret_c, start = _chunks(advantages, C), _chunks(returns, C), _chunks(rollout.episode_start, C)
-    h0 = _chunk_starts(rollout.actor_hidden, C)
-    ch0 = _chunk_starts(rollout.critic_hidden, C) if local else None
-    n_chunks = obs.shape[1]
+    chunks = _Chunks.of(rollout, advantages, returns, s.bptt_chunk)
+    n_chunks = chunks.obs.shape[1]
     minibatch = max(1, n_chunks // s.num_minibatches)
+    params = [p for g in optimizer.param_groups for p in g["params"]]
 
     stats: dict[str, list[float]] = {k: [] for k in ("policy", "value", "entropy", "approx_kl", "clipfrac")}
     for _ in range(s.update_epochs):
         order = torch.randperm(n_chunks, generator=generator)
         for begin in range(0, n_chunks, minibatch):
-            idx = order[begin : begin + minibatch]
-            logits = actors.unroll(obs[:, idx], h0[idx], start[:, idx])
-            dist = torch.distributions.Categorical(logits=logits)
-            logprob = dist.log_prob(actions[:, idx])
-            logratio = logprob - old_logprobs[:, idx]
-            ratio = logratio.exp()
-
-            adv = adv_c[:, idx]
-            if s.norm_adv:
-                adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-            if not local:
-                adv = adv[..., None]  # one team advantage for every user
-            pg_loss = -adv * ratio
-            if s.clip_coef is not None:
-                pg_loss = torch.max(pg_loss, -adv * ratio.clamp(1 - s.clip_coef, 1 + s.clip_coef))
-            pg_loss = pg_loss.mean()
-
-            if local:
-                new_values = critic.unroll(obs[:, idx], ch0[idx], start[:, idx])[..., 0]
-            else:
-                new_values = critic(state[:, idx])
-            target = ret_c[:, idx]
-            if value_norm is not None:
-                target = value_norm.normalize(target)
-            v_loss = 0.5 * ((new_values - target) ** 2).mean()
-            entropy = dist.entropy().mean()
-            loss = pg_loss - s.ent_coef * entropy + s.vf_coef * v_loss
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"non-finite loss (policy {pg_loss.item()}, value {v_loss.item()}, entropy "
-                    f"{entropy.item()}); lower the learning rate or check the rewards"
-                )
+            loss, terms = _minibatch_loss(chunks, order[begin : begin + minibatch], actors, critic, value_norm, s)
             optimizer.zero_grad()
             loss.backward()
-            nn.utils.clip_grad_norm_(
-                [p for g in optimizer.param_groups for p in g["params"]], s.max_grad_norm
-            )
+            for module, mask in masks:
+                mask.mask_gradients(module)
+            nn.utils.clip_grad_norm_(params, s.max_grad_norm)
             optimizer.step()
-            if after_step is not None:
-                after_step()
+            for module, mask in masks:
+                mask.apply(module)
             with torch.no_grad():
-                stats["policy"].append(pg_loss.item())
-                stats["value"].append(v_loss.item())
-                stats["entropy"].append(entropy.item())
+                ratio, logratio = terms["ratio"], terms["logratio"]
+                for key in ("policy", "value", "entropy"):
+                    stats[key].append(terms[key].item())
                 stats["approx_kl"].append(((ratio - 1) - logratio).mean().item())
                 clip = 0.2 if s.clip_coef is None else s.clip_coef
                 stats["clipfrac"].append(((ratio - 1.0).abs() > clip).float().mean().item())

@@ -1,5 +1,5 @@
 """Policy distillation from a dense team into a sparse one, with SquareHead on the actors'
-features (SPEC §5 on the DSA actors).
+features (SquareHead on the DSA actors).
 
 The student is a one-shot magnitude-pruned copy of the teacher's actors (per agent); it is
 trained with its mask fixed on trajectories of the teacher (sampled actions), with the task
@@ -15,12 +15,12 @@ import torch
 from torch import nn
 
 from envs.dsa import DSACore
-from marl_prune.config import TrainConfig
+from marl_prune.learner.config import TrainConfig
+from marl_prune.learner.runs import actor_prunable_weights
 from marl_prune.methods.distill import capture_outputs, square_head_loss
-from marl_prune.models import RecurrentAgents
+from marl_prune.models.recurrent import RecurrentAgents
 from marl_prune.pruning import MaskSet, compute_masks, masked_step
 from marl_prune.seeding import int_seed, seed_streams
-from marl_prune.runs import actor_prunable_names
 
 FEATURE_LAYERS = ("encoder", "gru")
 
@@ -62,7 +62,7 @@ def distill_sparse_team(teacher: RecurrentAgents, config: TrainConfig, sparsity:
     each epoch collects one fresh batch of teacher episodes and takes one step on it."""
     teacher = teacher.eval()
     student = copy.deepcopy(teacher).train()
-    masks = compute_masks(student, actor_prunable_names(config.prune_head), sparsity, per_stack=True)
+    masks = compute_masks(student, actor_prunable_weights(student, config.prune_head), sparsity, per_stack=True)
     masks.apply(student)
     optimizer = torch.optim.Adam(student.parameters(), lr=lr)
     for epoch in range(epochs):

@@ -4,12 +4,10 @@ half-written file behind)."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 
@@ -24,9 +22,9 @@ def save_checkpoint(payload: dict[str, Any], path: Path) -> None:
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu",
-                    expected_format: str | None = None) -> dict[str, Any]:
-    """Read a checkpoint (or another file of ``expected_format``); a missing, truncated or
-    foreign file raises ValueError."""
+                    expected_format: str | tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Read a checkpoint (or another file of ``expected_format``, one or several); a missing,
+    truncated or foreign file raises ValueError."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"no checkpoint at {path}")
@@ -35,21 +33,13 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu",
     except Exception as e:  # torch raises several types for corrupt or unsafe files
         raise ValueError(f"checkpoint {path} is corrupt or not a marl_prune checkpoint: {e}") from e
     expected = expected_format or CHECKPOINT_FORMAT
-    if not isinstance(payload, dict) or payload.get("format") != expected:
-        raise ValueError(f"{path} is not a marl_prune file of format {expected}")
+    formats = (expected,) if isinstance(expected, str) else expected
+    if not isinstance(payload, dict) or payload.get("format") not in formats:
+        found = payload.get("format") if isinstance(payload, dict) else None
+        raise ValueError(f"{path} is not a marl_prune file of format {' or '.join(formats)}"
+                         + (f" (it is {found})" if found else ""))
     return payload
 
 
-CHECKPOINT_FORMAT = "marl_prune/checkpoint-v1"
-
-
-def numpy_rng_state(rng: np.random.Generator) -> str:
-    """The generator's full state as JSON (plain text, so it needs no unpickling)."""
-    return json.dumps(rng.bit_generator.state)
-
-
-def restore_numpy_rng(state: str) -> np.random.Generator:
-    data = json.loads(state)
-    bit_generator = getattr(np.random, data["bit_generator"])()
-    bit_generator.state = data
-    return np.random.Generator(bit_generator)
+CHECKPOINT_FORMAT = "marl_prune/checkpoint-v2"
+"""v2: the training state of :class:`~marl_prune.learner.state.TrainState` (v1 files: before the named seed streams)."""

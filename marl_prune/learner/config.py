@@ -1,24 +1,32 @@
-"""The training configuration, and reading it from the command line and TOML/YAML files."""
+"""The training configuration: one dataclass whose fields document themselves, validated on
+construction, and its run-folder file ``config.json``."""
 
 from __future__ import annotations
 
-import argparse
-import ast
 import dataclasses
-import inspect
 import json
-import sys
-import textwrap
-import typing
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from envs.dsa import PRESETS, make_config
-from marl_prune.pruning import MODES, SCHEDULES, SCOPES, Horizon, make_schedule
-from marl_prune.pruning.schedules import BASES
+from envs.dsa import PRESETS, DSAConfig, make_config
+from marl_prune.pruning import BASES, MODES, SCHEDULES, SCOPES, Harmonic, Horizon, make_schedule
 
 PRUNE_METHODS = ("gradual", "imp", "swamp", "colt")
+CHOICES: dict[str, tuple[str, ...]] = {
+    "scenario": tuple(sorted(PRESETS)),
+    "critic": ("global", "local"),
+    "algo": ("ppo", "a2c"),
+    "prune_schedule": ("none", *SCHEDULES),
+    "prune_scope": SCOPES,
+    "prune_score": ("magnitude", "random"),
+    "prune_mode": MODES,
+    "harmonic_base": BASES,
+    "prune_method": PRUNE_METHODS,
+}
+"""The allowed values of every field that takes a name (validation and ``--help`` read it)."""
 
 
 @dataclass
@@ -36,6 +44,8 @@ class TrainConfig:
     """Folder that holds one sub-folder per run."""
     run_name: str | None = None
     """Run folder name; default {scenario}__{critic}__s{seed}__{unix time}."""
+    label: str | None = None
+    """Name of the run's method in sweep tables and plots (a sweep sets it; no effect on training)."""
     device: str = "cpu"
     """torch device: cpu, cuda or auto (cuda when available)."""
     torch_threads: int = 1
@@ -86,17 +96,17 @@ class TrainConfig:
     """Normalise advantages per minibatch."""
     value_norm: bool = True
     """Train the critic on running-normalised returns."""
-    # --- gradual pruning of the actors (SPEC §4)
+    # --- gradual pruning of the actors
     prune_schedule: str = "none"
     """none (dense), linear, polynomial or harmonic."""
     final_sparsity: float = 0.9
     """s_f: sparsity of the deployed actors."""
     initial_sparsity: float = 0.0
     """s_i: sparsity where the schedule starts after the warm-up."""
-    prune_warmup: int = 30
-    """e_w: dense iterations before the first pruning event."""
-    prune_end_lock: int = 30
-    """E_lock: last scheduled iterations held at final_sparsity."""
+    prune_warmup: int | None = None
+    """e_w: dense iterations before the first pruning event (default: 10% of iterations)."""
+    prune_end_lock: int | None = None
+    """E_lock: last scheduled iterations held at final_sparsity (default: 10% of iterations)."""
     prune_every: int = 5
     """Iterations between pruning events."""
     prune_scope: str = "global"
@@ -124,10 +134,10 @@ class TrainConfig:
     """r: growth rate of the period per iteration."""
     finetune_iterations: int = 0
     """Extra iterations after the final hard prune, training with the mask fixed."""
-    # --- other pruning methods (SPEC §5) and transfer
+    # --- other pruning methods and transfer
     prune_method: str = "gradual"
     """gradual (the schedule above), or imp, swamp, colt: cycles of whole training runs with
-    weight rewinding (see marl_prune/lottery_dsa.py)."""
+    weight rewinding (see marl_prune/methods/lottery_dsa.py)."""
     lottery_cycles: int = 3
     """Pruning cycles of IMP / SWAMP / COLT."""
     lottery_rate: float | None = None
@@ -155,10 +165,13 @@ class TrainConfig:
     """Show a progress line on stderr."""
 
     def __post_init__(self) -> None:
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"TrainConfig.{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
+        # the pruning horizon's default: a tenth of the run for the warm-up and the end-lock
+        self.prune_warmup = self.iterations // 10 if self.prune_warmup is None else self.prune_warmup
+        self.prune_end_lock = self.iterations // 10 if self.prune_end_lock is None else self.prune_end_lock
         checks = [
-            (self.scenario in PRESETS, "scenario", f"must be one of {sorted(PRESETS)}"),
-            (self.critic in ("global", "local"), "critic", "must be 'global' or 'local'"),
-            (self.algo in ("ppo", "a2c"), "algo", "must be 'ppo' or 'a2c'"),
             (self.device in ("cpu", "cuda", "auto") or self.device.startswith("cuda:"), "device",
              "must be cpu, cuda, cuda:N or auto"),
             (self.iterations >= 1, "iterations", "must be >= 1"),
@@ -170,17 +183,11 @@ class TrainConfig:
             (self.learning_rate > 0, "learning_rate", "must be > 0"),
             (0 <= self.gamma <= 1 and 0 <= self.gae_lambda <= 1, "gamma", "and gae_lambda must lie in [0, 1]"),
             (self.hidden_size >= 1 and self.critic_hidden >= 1, "hidden_size", "must be >= 1"),
-            (self.prune_schedule in ("none", *SCHEDULES), "prune_schedule",
-             f"must be none or one of {SCHEDULES}"),
             (0.0 <= self.initial_sparsity <= self.final_sparsity < 1.0, "final_sparsity",
              "must satisfy 0 <= initial_sparsity <= final_sparsity < 1"),
             (self.prune_every >= 1, "prune_every", "must be >= 1"),
-            (self.prune_scope in SCOPES, "prune_scope", f"must be one of {SCOPES}"),
-            (self.prune_score in ("magnitude", "random"), "prune_score", "must be magnitude or random"),
-            (self.prune_mode in MODES, "prune_mode", f"must be one of {MODES}"),
-            (self.harmonic_base in BASES, "harmonic_base", f"must be one of {BASES}"),
+            (self.harmonic_period > 0, "harmonic_period", "must be > 0"),
             (self.finetune_iterations >= 0, "finetune_iterations", "must be >= 0"),
-            (self.prune_method in PRUNE_METHODS, "prune_method", f"must be one of {PRUNE_METHODS}"),
             (self.lottery_cycles >= 1, "lottery_cycles", "must be >= 1"),
             (self.lottery_rate is None or 0 < self.lottery_rate < 1, "lottery_rate", "must lie in (0, 1)"),
             (self.swamp_particles >= 1 and self.colt_splits >= 1, "swamp_particles", "and colt_splits must be >= 1"),
@@ -191,7 +198,7 @@ class TrainConfig:
             if not ok:
                 raise ValueError(f"TrainConfig.{name} {message}, got {getattr(self, name)!r}")
         make_config(self.scenario, **self.env)  # unknown or invalid env overrides raise here
-        if self.prune_schedule != "none":
+        if self.pruning:
             self.pruning_horizon()  # warm-up and end-lock must leave room for the schedule
 
     @property
@@ -200,28 +207,34 @@ class TrainConfig:
 
     def pruning_horizon(self) -> Horizon:
         try:
-            return Horizon(self.iterations, self.prune_warmup, self.prune_end_lock)
+            return Horizon(self.iterations, int(self.prune_warmup or 0), int(self.prune_end_lock or 0))
         except ValueError as e:
             raise ValueError(f"TrainConfig.prune_warmup/prune_end_lock/iterations: {e}") from None
 
-    def sparsity_schedule(self):
-        """The target sparsity as a function of the iteration."""
-        params = {}
-        if self.prune_schedule == "polynomial":
-            params = {"power": self.poly_power}
-        elif self.prune_schedule == "harmonic":
-            params = {"base": self.harmonic_base, "amplitude": self.harmonic_amplitude,
-                      "period": self.harmonic_period, "decay": self.harmonic_decay,
-                      "stretch": self.harmonic_stretch, "power": self.poly_power}
-        return make_schedule(self.prune_schedule, self.pruning_horizon(), self.final_sparsity,
-                             self.initial_sparsity, **params)
+    def harmonic(self) -> Harmonic:
+        """The harmonic schedule's settings as one typed object."""
+        return Harmonic(base=self.harmonic_base, amplitude=self.harmonic_amplitude, period=self.harmonic_period,
+                        decay=self.harmonic_decay, stretch=self.harmonic_stretch, power=self.poly_power)
 
-    def env_config(self):
+    def sparsity_schedule(self) -> Callable[[int], float]:
+        """The target sparsity as a function of the iteration."""
+        return make_schedule(self.prune_schedule, self.pruning_horizon(), self.final_sparsity,
+                             self.initial_sparsity, power=self.poly_power, harmonic=self.harmonic())
+
+    def env_config(self) -> DSAConfig:
         """The resolved DSAConfig."""
         return make_config(self.scenario, **self.env)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def changed(self) -> dict[str, Any]:
+        """The fields whose values differ from a default config's (a resolved default, such as
+        the 10% warm-up, counts as the default)."""
+        reference = TrainConfig().to_dict()
+        for key in ("prune_warmup", "prune_end_lock"):  # defaults that follow the iterations
+            reference[key] = self.iterations // 10
+        return {k: v for k, v in self.to_dict().items() if reference[k] != v}
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
@@ -232,113 +245,22 @@ class TrainConfig:
         return cls(**values)
 
 
-def field_docs(cls: type) -> dict[str, str]:
-    """The docstring written under each field of a dataclass (as CleanRL's tyro reads them)."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-    body = tree.body[0].body  # type: ignore[attr-defined]
-    docs = {}
-    for node, after in zip(body, body[1:]):
-        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
-                and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)):
-            docs[node.target.id] = " ".join(str(after.value.value).split())
-    return docs
-
-
-def load_config_file(path: str | Path) -> dict[str, Any]:
-    """Read a TOML (.toml) or YAML (.yaml/.yml, needs PyYAML) file into a dict."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"config file not found: {path}")
-    if path.suffix == ".toml":
-        if sys.version_info >= (3, 11):
-            import tomllib
-        else:  # pragma: no cover
-            import tomli as tomllib
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    if path.suffix in (".yaml", ".yml"):
-        try:
-            import yaml
-        except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ValueError("reading YAML configs needs PyYAML: pip install pyyaml") from e
-        data = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(data, dict):
-            raise ValueError(f"{path} must hold a mapping of config keys")
-        return data
-    raise ValueError(f"config file must end in .toml, .yaml or .yml: {path}")
-
-
-def _parse_env_override(text: str) -> tuple[str, Any]:
-    key, sep, value = text.partition("=")
-    if not sep:
-        raise argparse.ArgumentTypeError(f"--env takes KEY=VALUE, got {text!r}")
-    try:
-        return key, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return key, value
-
-
-def build_parser(description: str) -> argparse.ArgumentParser:
-    """An argparse parser with one option per TrainConfig field (defaults left unset so that
-    only the options given on the command line override a config file)."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--config", type=Path, help="TOML or YAML file of config keys")
-    parser.add_argument("--resume", type=Path, metavar="RUN_DIR",
-                        help="continue an interrupted run from its last checkpoint")
-    docs = field_docs(TrainConfig)
-    hints = typing.get_type_hints(TrainConfig)
-    defaults = TrainConfig()
-    for f in dataclasses.fields(TrainConfig):
-        flag = "--" + f.name.replace("_", "-")
-        default = getattr(defaults, f.name)
-        help_text = docs.get(f.name, "") + f" (default: {default!r})"
-        kind = hints[f.name]
-        optional = [a for a in typing.get_args(kind) if a is not type(None)]
-        if type(None) in typing.get_args(kind) and len(optional) == 1:
-            kind = optional[0]  # X | None takes an X on the command line
-        if f.name == "env":
-            parser.add_argument("--env", type=_parse_env_override, action="append",
-                                metavar="KEY=VALUE", help=docs["env"], default=None)
-        elif kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
-                                help=help_text)
-        else:
-            base = int if kind is int else float if kind is float else str
-            parser.add_argument(flag, type=base, default=None, help=help_text,
-                                choices=_CHOICES.get(f.name))
-    parser.set_defaults(_description=description)
-    return parser
-
-
-_CHOICES = {
-    "scenario": sorted(PRESETS),
-    "critic": ["global", "local"],
-    "algo": ["ppo", "a2c"],
-    "prune_schedule": ["none", *SCHEDULES],
-    "prune_scope": list(SCOPES),
-    "prune_score": ["magnitude", "random"],
-    "prune_mode": list(MODES),
-    "harmonic_base": list(BASES),
-    "prune_method": list(PRUNE_METHODS),
-}
-
-
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """Defaults, then the --config file, then command-line options."""
-    values: dict[str, Any] = load_config_file(args.config) if args.config else {}
-    for f in dataclasses.fields(TrainConfig):
-        given = getattr(args, f.name, None)
-        if given is None:
-            continue
-        values[f.name] = {**values.get("env", {}), **dict(given)} if f.name == "env" else given
-    return TrainConfig.from_dict(values)
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` through a temporary file and a rename: a kill never leaves half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 def save_config(config: TrainConfig, path: Path) -> None:
-    path.write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
+    write_atomically(path, json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
 
 
-def load_run_config(run_dir: Path) -> TrainConfig:
+def load_run_config(run_dir: Path | str) -> TrainConfig:
+    """The config of a run folder; a missing or invalid ``config.json`` raises ValueError."""
     path = Path(run_dir) / "config.json"
     if not path.is_file():
         raise ValueError(f"{run_dir} is not a run folder (no config.json)")

@@ -46,8 +46,3 @@ class SmallCNN(nn.Module):
         """Features before the classification head (for linear probing)."""
         return torch.relu(self.fc(self.features(x)))
 
-
-def cnn_weight_names(model: nn.Module, include_head: bool = True) -> list[str]:
-    """Conv and Linear weights (biases and batch norm stay dense)."""
-    return [n for n, p in model.named_parameters()
-            if n.endswith("weight") and p.dim() >= 2 and (include_head or not n.startswith("head"))]

@@ -1,5 +1,5 @@
-"""Export trained (pruned) actors: sparse safetensors for :mod:`marl_prune.runtime`, ONNX of
-one recurrent step, and a size / latency report."""
+"""Export trained (pruned) actors: sparse safetensors for :mod:`marl_prune.deploy.runtime`,
+ONNX of one recurrent step, and a size / latency report."""
 
 from __future__ import annotations
 
@@ -14,21 +14,20 @@ import torch
 from torch import nn
 
 from marl_prune import __version__
-from marl_prune.config import TrainConfig
-from marl_prune.models import RecurrentAgents
-from marl_prune.runtime import FORMAT, HEADER_KEY, CSRMatrix, SparseTeam, checksum
-
-_PARAMS = {"encoder": ("encoder.weight", "encoder.bias"), "gru_ih": ("gru.weight_ih", "gru.bias_ih"),
-           "gru_hh": ("gru.weight_hh", "gru.bias_hh"), "head": ("head.weight", "head.bias")}
+from marl_prune.deploy.runtime import FORMAT, HEADER_KEY, CSRMatrix, SparseTeam, checksum
+from marl_prune.learner.config import TrainConfig
+from marl_prune.learner.runs import load_trained_actors
+from marl_prune.models.layout import ACTOR_LAYERS, actor_step, gru_cell
+from marl_prune.models.recurrent import RecurrentAgents
 
 
 def agent_weights(actors: RecurrentAgents, agent: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Dense (weight, bias) of every layer of one agent (its stack, or the shared one)."""
-    stack = agent if actors.encoder.weight.shape[0] > 1 else 0
+    stack = actors.stack_of(agent)
     params = dict(actors.named_parameters())
     return {layer: (params[w][stack].detach().cpu().numpy().astype(np.float32),
                     params[b][stack].detach().cpu().numpy().astype(np.float32))
-            for layer, (w, b) in _PARAMS.items()}
+            for layer, (w, b) in ACTOR_LAYERS.items()}
 
 
 def _tensors(actors: RecurrentAgents, agents: dict[str, int], sparse: bool) -> dict[str, np.ndarray]:
@@ -80,34 +79,29 @@ def export_safetensors(actors: RecurrentAgents, config: TrainConfig, path: Path,
 
 
 class OneStep(nn.Module):
-    """One agent's recurrent step (obs, h) -> (logits, h') with plain torch layers (dense
-    weights holding the pruned zeros), for ONNX."""
+    """One agent's recurrent step (obs (B, D), h (B, H)) -> (logits, h') on plain dense
+    matrices (holding the pruned zeros), for ONNX."""
 
     def __init__(self, actors: RecurrentAgents, agent: int):
         super().__init__()
-        w = agent_weights(actors, agent)
-        H, D = w["encoder"][0].shape
-        self.encoder, self.gru, self.head = nn.Linear(D, H), nn.GRUCell(H, H), nn.Linear(H, w["head"][0].shape[0])
-        with torch.no_grad():
-            for module, layer in ((self.encoder, "encoder"), (self.head, "head")):
-                module.weight.copy_(torch.from_numpy(w[layer][0]))
-                module.bias.copy_(torch.from_numpy(w[layer][1]))
-            self.gru.weight_ih.copy_(torch.from_numpy(w["gru_ih"][0]))
-            self.gru.bias_ih.copy_(torch.from_numpy(w["gru_ih"][1]))
-            self.gru.weight_hh.copy_(torch.from_numpy(w["gru_hh"][0]))
-            self.gru.bias_hh.copy_(torch.from_numpy(w["gru_hh"][1]))
+        weights = agent_weights(actors, agent)
+        self.weight = nn.ParameterDict({k: nn.Parameter(torch.from_numpy(w)) for k, (w, _) in weights.items()})
+        self.bias = nn.ParameterDict({k: nn.Parameter(torch.from_numpy(b)) for k, (_, b) in weights.items()})
+        self.obs_dim, self.hidden_size = weights["encoder"][0].shape[1], weights["gru_hh"][0].shape[1]
+
+    def affine(self, layer: str, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.linear(x, self.weight[layer], self.bias[layer])
 
     def forward(self, obs: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.gru(torch.relu(self.encoder(obs)), h)
-        return self.head(h), h
+        return actor_step(obs, h, self.affine, torch.relu, gru_cell(self.affine, torch.sigmoid, torch.tanh))
 
 
 def export_onnx(actors: RecurrentAgents, agent: int, path: Path) -> Path:
     """ONNX of one recurrent step of one agent (needs the ``onnx`` extra)."""
     step = OneStep(actors, agent).eval()
     # an example batch of 2: torch.export would specialise a batch of 1 to a constant
-    obs = torch.zeros(2, step.encoder.in_features)
-    h = torch.zeros(2, step.gru.hidden_size)
+    obs = torch.zeros(2, step.obs_dim)
+    h = torch.zeros(2, step.hidden_size)
     batch = torch.export.Dim("batch")
     path.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():  # the exporter's own deprecation chatter
@@ -141,22 +135,18 @@ def size_and_latency_report(actors: RecurrentAgents, sparse_path: Path) -> dict:
     weights = agent_weights(actors, 0)
 
     step = OneStep(actors, 0).eval()
-    obs, h = torch.rand(1, step.encoder.in_features), torch.zeros(1, step.gru.hidden_size)
+    obs, h = torch.rand(1, step.obs_dim), torch.zeros(1, step.hidden_size)
     with warnings.catch_warnings():  # torch flags its CSR support as beta
         warnings.simplefilter("ignore", UserWarning)
         csr = {layer: torch.from_numpy(w).to_sparse_csr() for layer, (w, _) in weights.items()}
     bias = {layer: torch.from_numpy(b) for layer, (_, b) in weights.items()}
 
+    def sparse_affine(layer: str, x: torch.Tensor) -> torch.Tensor:
+        return torch.sparse.mm(csr[layer], x.T).T + bias[layer]
+
     @torch.no_grad()
     def torch_sparse_step():
-        x = torch.relu(torch.sparse.mm(csr["encoder"], obs.T).T + bias["encoder"])
-        gi = torch.sparse.mm(csr["gru_ih"], x.T).T + bias["gru_ih"]
-        gh = torch.sparse.mm(csr["gru_hh"], h.T).T + bias["gru_hh"]
-        H = h.shape[1]
-        r = torch.sigmoid(gi[:, :H] + gh[:, :H])
-        z = torch.sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
-        n = torch.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
-        return torch.sparse.mm(csr["head"], ((1 - z) * n + z * h).T).T + bias["head"]
+        return actor_step(obs, h, sparse_affine, torch.relu, gru_cell(sparse_affine, torch.sigmoid, torch.tanh))
 
     @torch.no_grad()
     def torch_dense_step():
@@ -190,8 +180,6 @@ def export_run(run_dir: Path, out_dir: Path, formats: tuple[str, ...] = ("safete
                per_agent: bool = False) -> dict:
     """Export a run's actors to ``out_dir``; returns the report (also written as JSON and
     Markdown). ``per_agent`` writes one file per user instead of one team file."""
-    from marl_prune.runs import load_trained_actors
-
     unknown = set(formats) - {"safetensors", "onnx"}
     if unknown:
         raise ValueError(f"unknown export format(s) {sorted(unknown)}; choose safetensors, onnx")

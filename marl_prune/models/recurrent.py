@@ -1,4 +1,4 @@
-"""Recurrent actors for all users in one batched call, and the critics.
+"""Recurrent networks for all users in one batched call: the actors (and IPPO's local critics).
 
 Every parameter of a stacked layer carries a leading "stack" dimension S: S = N for
 independent actors (one weight matrix per user) or S = 1 when users share parameters.
@@ -12,6 +12,8 @@ import math
 
 import torch
 from torch import Tensor, nn
+
+from marl_prune.models.layout import actor_step, gru_update
 
 
 class StackedLinear(nn.Module):
@@ -56,15 +58,16 @@ class StackedGRUCell(nn.Module):
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
 
+    def input_gates(self, x: Tensor) -> Tensor:
+        """``W_ih x + b_ih`` per stack: ``(..., N, in) -> (..., N, 3H)``."""
+        return torch.einsum("...si,soi->...so", x, self.weight_ih) + self.bias_ih
+
+    def hidden_gates(self, h: Tensor) -> Tensor:
+        """``W_hh h + b_hh`` per stack: ``(..., N, H) -> (..., N, 3H)``."""
+        return torch.einsum("...si,soi->...so", h, self.weight_hh) + self.bias_hh
+
     def forward(self, x: Tensor, h: Tensor) -> Tensor:
-        gi = torch.einsum("...si,soi->...so", x, self.weight_ih) + self.bias_ih
-        gh = torch.einsum("...si,soi->...so", h, self.weight_hh) + self.bias_hh
-        i_r, i_z, i_n = gi.chunk(3, dim=-1)
-        h_r, h_z, h_n = gh.chunk(3, dim=-1)
-        r = torch.sigmoid(i_r + h_r)
-        z = torch.sigmoid(i_z + h_z)
-        n = torch.tanh(i_n + r * h_n)
-        return (1.0 - z) * n + z * h
+        return gru_update(self.input_gates(x), self.hidden_gates(h), h, torch.sigmoid, torch.tanh)
 
 
 class RecurrentAgents(nn.Module):
@@ -84,7 +87,7 @@ class RecurrentAgents(nn.Module):
     ):
         super().__init__()
         stacks = 1 if share_parameters else n_agents
-        self.n_agents, self.hidden_size = n_agents, hidden_size
+        self.n_agents, self.hidden_size, self.stacks = n_agents, hidden_size, stacks
         self.encoder = StackedLinear(stacks, obs_dim, hidden_size)
         self.gru = StackedGRUCell(stacks, hidden_size, hidden_size)
         self.head = StackedLinear(stacks, hidden_size, out_dim, gain=head_gain)
@@ -92,10 +95,14 @@ class RecurrentAgents(nn.Module):
     def initial_hidden(self, batch_size: int, device: torch.device | str = "cpu") -> Tensor:
         return torch.zeros(batch_size, self.n_agents, self.hidden_size, device=device)
 
+    def stack_of(self, agent: int) -> int:
+        """The stack that holds ``agent``'s parameters (0 for every agent when they share)."""
+        return agent if self.stacks > 1 else 0
+
     def step(self, obs: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
         """One slot: ``obs (B, N, obs_dim)``, ``h (B, N, H)`` -> ``(out (B, N, out), h')``."""
-        h = self.gru(torch.relu(self.encoder(obs)), h)
-        return self.head(h), h
+        layers = {"encoder": self.encoder, "head": self.head}
+        return actor_step(obs, h, lambda layer, x: layers[layer](x), torch.relu, cell=self.gru)
 
     def unroll(self, obs: Tensor, h0: Tensor, episode_start: Tensor) -> Tensor:
         """Run a sequence ``obs (T, B, N, obs_dim)`` from ``h0``; the hidden state is zeroed
@@ -106,62 +113,3 @@ class RecurrentAgents(nn.Module):
             out, h = self.step(obs[t], h)
             outputs.append(out)
         return torch.stack(outputs)
-
-
-class CentralCritic(nn.Module):
-    """Dense MLP value function on the environment's global state: ``(..., state_dim) -> (...)``."""
-
-    def __init__(self, state_dim: int, hidden_size: int = 128):
-        super().__init__()
-        self.net = nn.Sequential(
-            _orthogonal(nn.Linear(state_dim, hidden_size)),
-            nn.Tanh(),
-            _orthogonal(nn.Linear(hidden_size, hidden_size)),
-            nn.Tanh(),
-            _orthogonal(nn.Linear(hidden_size, 1), gain=1.0),
-        )
-
-    def forward(self, state: Tensor) -> Tensor:
-        return self.net(state).squeeze(-1)
-
-
-def _orthogonal(layer: nn.Linear, gain: float = math.sqrt(2)) -> nn.Linear:
-    nn.init.orthogonal_(layer.weight, gain)
-    nn.init.zeros_(layer.bias)
-    return layer
-
-
-class ValueNormalizer(nn.Module):
-    """Running mean and variance of value targets (MAPPO's ValueNorm, debiased EMA).
-
-    The critic predicts normalised values; ``denormalize`` maps them back to returns.
-    Kept as buffers so that it is saved and restored with checkpoints.
-    """
-
-    def __init__(self, beta: float = 0.99999, epsilon: float = 1e-5):
-        super().__init__()
-        self.beta, self.epsilon = beta, epsilon
-        self.register_buffer("running_mean", torch.zeros((), dtype=torch.float64))
-        self.register_buffer("running_mean_sq", torch.zeros((), dtype=torch.float64))
-        self.register_buffer("debiasing_term", torch.zeros((), dtype=torch.float64))
-
-    def _mean_var(self) -> tuple[Tensor, Tensor]:
-        debias = self.debiasing_term.clamp(min=self.epsilon)
-        mean = self.running_mean / debias
-        var = (self.running_mean_sq / debias - mean**2).clamp(min=1e-2)
-        return mean, var
-
-    @torch.no_grad()
-    def update(self, x: Tensor) -> None:
-        x = x.detach().to(torch.float64)
-        self.running_mean.mul_(self.beta).add_(x.mean() * (1 - self.beta))
-        self.running_mean_sq.mul_(self.beta).add_((x**2).mean() * (1 - self.beta))
-        self.debiasing_term.mul_(self.beta).add_(1 - self.beta)
-
-    def normalize(self, x: Tensor) -> Tensor:
-        mean, var = self._mean_var()
-        return ((x - mean) / var.sqrt()).to(x.dtype)
-
-    def denormalize(self, x: Tensor) -> Tensor:
-        mean, var = self._mean_var()
-        return (x * var.sqrt() + mean).to(x.dtype)

@@ -197,11 +197,6 @@ def fit(model: nn.Module, coords: Tensor, target: Tensor, steps: int = 300, lr: 
     return model
 
 
-def decoder_weight_names(model: MetricGrids) -> list[str]:
-    """The decoder's Linear weights (the hash table and biases stay dense)."""
-    return [n for n, p in model.named_parameters() if not n.startswith("grid") and n.endswith("weight")]
-
-
 def torus_sdf(p: Tensor, major: float = 0.5, minor: float = 0.2) -> Tensor:
     """Signed distance to a torus around the z axis, ``(..., 3) -> (..., 1)``."""
     ring = torch.sqrt(p[..., 0] ** 2 + p[..., 1] ** 2) - major

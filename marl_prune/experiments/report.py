@@ -1,0 +1,138 @@
+"""Reports: Markdown that prints as it is made and is saved with the command that made it,
+result tables (CSV and Markdown), the baselines every learned result is compared with, and
+:func:`run_and_report`, which runs a grid and writes all of it."""
+
+from __future__ import annotations
+
+import csv
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from envs.dsa import baseline_policies, evaluate
+from marl_prune.experiments import plots
+from marl_prune.experiments.backends import Backend
+from marl_prune.experiments.stats import aggregate
+from marl_prune.learner.config import TrainConfig
+from marl_prune.learner.evaluation import oracle_utility
+from marl_prune.pruning import SCHEDULES
+
+
+class Report:
+    """Lines of Markdown, printed at once and written by :meth:`save` under a title, with
+    the exact command line of this process (so every figure can be regenerated)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def emit(self, line: str = "") -> None:
+        print(line, flush=True)
+        self.lines.append(line)
+
+    def save(self, path: Path | None, title: str) -> None:
+        if path is None:
+            return
+        script = Path(sys.argv[0]).resolve()
+        if script.is_relative_to(Path.cwd()):  # as run from the repository root
+            script = script.relative_to(Path.cwd())
+        command = "python " + " ".join(shlex.quote(str(a)) for a in [script, *sys.argv[1:]])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"# {title}\n\nMade by:\n\n    {command}\n\n" + "\n".join(self.lines) + "\n")
+
+
+def relative_means(rows: Sequence[dict[str, Any]], reference: str) -> list[float]:
+    """Each row's mean as a fraction of the ``reference`` method's mean on its scenario (NaN
+    where the scenario has no such row)."""
+    ref = {r["scenario"]: r["mean"] for r in rows if r["method"] == reference}
+    return [r["mean"] / ref[r["scenario"]] if r["scenario"] in ref else float("nan") for r in rows]
+
+
+def write_tables(rows: Sequence[dict[str, Any]], out_dir: Path, name: str = "results",
+                 relative_to: str | None = None) -> tuple[Path, Path]:
+    """``name.csv`` and ``name.md`` with one row per group; with ``relative_to``, a column of
+    each mean as a fraction of that method's."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = [dict(r) for r in rows]
+    if relative_to:
+        for r, value in zip(rows, relative_means(rows, relative_to)):
+            r[f"of_{relative_to}"] = value
+    csv_path, md_path = out_dir / f"{name}.csv", out_dir / f"{name}.md"
+    with csv_path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else [])
+        writer.writeheader()
+        writer.writerows(rows)
+    extra = f" {relative_to} = 100% |" if relative_to else ""
+    lines = ["| scenario | method | final sparsity | n | mean | 95% CI | actual sparsity | training runs |" + extra,
+             "|---|---|---|---|---|---|---|---|" + ("---|" if relative_to else "")]
+    for r in rows:
+        line = (f"| {r['scenario']} | {r['method']} | {r['final_sparsity']:g} | {r['n']} | {r['mean']:.3f} | "
+                f"+- {r['ci95']:.3f} | {r['actual_sparsity']:.3f} | {r['training_runs']} |")
+        lines.append(line + (f" {r[f'of_{relative_to}']:.1%} |" if relative_to else ""))
+    md_path.write_text("\n".join(lines) + "\n")
+    return csv_path, md_path
+
+
+def baseline_fractions(config: TrainConfig) -> dict[str, float]:
+    """The conventional baselines' utility as a fraction of the oracle's, on ``config``'s own
+    environment, evaluation episodes and evaluation seed (ALOHA's p tuned on seed 0)."""
+    policies = baseline_policies(config.env_config())
+    policies.pop("oracle")
+    oracle = oracle_utility(config)
+    return {name: evaluate(p, config.env_config(), config.eval_episodes, seed=config.eval_seed).mean() / oracle
+            for name, p in policies.items()}
+
+
+def _evaluation_setups(configs: Sequence[TrainConfig]) -> dict[str, TrainConfig]:
+    """One config per scenario whose environment and evaluation episodes every run of that
+    scenario shares (a report compares them with one set of baselines)."""
+    setups: dict[str, TrainConfig] = {}
+    for config in configs:
+        first = setups.setdefault(config.scenario, config)
+        if (config.env_config(), config.eval_episodes, config.eval_seed) != (
+                first.env_config(), first.eval_episodes, first.eval_seed):
+            raise ValueError(f"the {config.scenario} runs {first.run_name} and {config.run_name} are evaluated on "
+                             "different environments or episodes; report them separately")
+    return setups
+
+
+def run_and_report(configs: Sequence[TrainConfig], backend: Backend, out: Path, title: str,
+                   relative_to: str | None = None,
+                   sections: Callable[[list[dict], dict[str, dict[str, float]]], str] | None = None) -> list[dict]:
+    """Run the configs, then write tables, plots and a README to ``out``; ``sections(records,
+    baselines)`` adds Markdown to the README (baselines: scenario -> conventional baseline ->
+    fraction of the oracle)."""
+    setups = _evaluation_setups(configs)
+    records = backend.run(configs)
+    rows = aggregate(records)
+    write_tables(rows, out, relative_to=relative_to)
+    report = Report()
+    report.emit(f"{len(records)} runs; greedy evaluation utility as a fraction of the oracle, "
+                "mean +- 95% CI (Student t over seeds).\n")
+    common = {k: v for k, v in configs[0].changed().items() if all(c.changed().get(k) == v for c in configs)
+              and k not in ("scenario", "seed", "label", "run_name", "runs_dir", "progress")}
+    if common:
+        report.emit("Settings of every run that differ from the defaults: "
+                    + ", ".join(f"`{k}={v!r}`" for k, v in sorted(common.items())) + ".\n")
+    report.emit((out / "results.md").read_text())
+    baselines: dict[str, dict[str, float]] = {}
+    for scenario, setup in setups.items():
+        base = baselines[scenario] = baseline_fractions(setup)
+        plots.utility_vs_sparsity(rows, out / f"{scenario}_utility_vs_sparsity.png", scenario, base)
+        plots.learning_curves(records, out / f"{scenario}_learning_curves.png", scenario=scenario)
+        scheduled = [r for r in records if r["scenario"] == scenario and r["final_sparsity"] > 0
+                     and r["method"] in SCHEDULES]
+        if scheduled:  # each schedule at the highest sparsity up to 0.9, on the first seed
+            level = max((r["final_sparsity"] for r in scheduled if r["final_sparsity"] <= 0.9),
+                        default=min(r["final_sparsity"] for r in scheduled))
+            seed = min(r["seed"] for r in scheduled)
+            runs = {r["method"]: r["run_dir"] for r in scheduled if r["final_sparsity"] == level and r["seed"] == seed}
+            plots.schedule_vs_realised(runs, out / f"{scenario}_schedule_vs_realised.png",
+                                       f"{scenario}, final sparsity {level:g}, seed {seed}")
+        report.emit(f"\n![{scenario}]({scenario}_utility_vs_sparsity.png)\n")
+        report.emit(f"Conventional baselines on {scenario}: " + ", ".join(f"{k} {v:.1%}" for k, v in base.items()))
+    if sections is not None:
+        report.emit("\n" + sections(records, baselines))
+    report.save(out / "README.md", title)
+    return records

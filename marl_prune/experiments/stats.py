@@ -1,0 +1,65 @@
+"""Statistics over seeds: Student-t confidence intervals, Welch's t-test, and the aggregation
+of run records into one row per group."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+
+def t_critical(n: int) -> float:
+    """Two-sided 95% Student-t critical value for n samples (n - 1 degrees of freedom)."""
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, n - 1)) if n > 1 else float("nan")
+
+
+def ci95(values: Sequence[float]) -> float:
+    """Half-width of the 95% Student-t confidence interval of the mean; NaN for one value."""
+    v = np.asarray(values, dtype=float)
+    return t_critical(len(v)) * v.std(ddof=1) / math.sqrt(len(v)) if len(v) > 1 else float("nan")
+
+
+def welch_p(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided p-value of Welch's t-test; with no spread in either group, 1 if the means
+    agree and 0 if not; NaN with fewer than two values in a group."""
+    from scipy.stats import ttest_ind
+
+    x, y = np.asarray(a, float), np.asarray(b, float)
+    if len(x) < 2 or len(y) < 2:
+        return float("nan")
+    if x.std() == 0 and y.std() == 0:
+        return 1.0 if x.mean() == y.mean() else 0.0
+    return float(ttest_ind(x, y, equal_var=False).pvalue)
+
+
+def mean_std(values: Iterable[float], percent: bool = False, spec: str = ".3f") -> str:
+    """``mean +- std`` (population std over seeds), as a percentage with ``percent``, else
+    with the format ``spec`` (e.g. ".2e" for small errors)."""
+    v = np.asarray(list(values), dtype=float)
+    return f"{v.mean():.1%} +- {v.std():.1%}" if percent else f"{v.mean():{spec}} +- {v.std():{spec}}"
+
+
+GROUP_KEYS = ("scenario", "method", "final_sparsity")
+
+
+def aggregate(records: Sequence[dict[str, Any]], metric: str = "eval/utility_vs_oracle",
+              keys: Sequence[str] = GROUP_KEYS) -> list[dict[str, Any]]:
+    """Per group of ``keys``: the mean and 95% confidence interval (Student t over seeds) of
+    ``metric``, with the mean realised sparsity and number of training runs of the group."""
+    groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        if metric in r:
+            groups[tuple(r[k] for k in keys)].append(r)
+    rows = []
+    for key, members in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
+        values = [float(r[metric]) for r in members]
+        rows.append({**dict(zip(keys, key)), "metric": metric, "n": len(values), "mean": float(np.mean(values)),
+                     "ci95": float(ci95(values)),
+                     "actual_sparsity": float(np.mean([r.get("sparsity/actual", 0.0) for r in members])),
+                     "training_runs": int(max(r.get("training_runs", 1) for r in members))})
+    return rows

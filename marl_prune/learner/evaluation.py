@@ -1,0 +1,55 @@
+"""Evaluation of trained actors on the run's evaluation episodes, against the genie oracle.
+
+The actors become an :class:`envs.dsa.DSAPolicy` (:class:`ActorPolicy`), so they are
+evaluated exactly as the baselines and the oracle are: same episodes (``eval_seed``), same
+metrics.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from envs.dsa import DSACore, GenieOracle, evaluate
+from marl_prune.learner.config import TrainConfig
+from marl_prune.models.recurrent import RecurrentAgents
+
+
+class ActorPolicy:
+    """Acts greedily (argmax, the deployment default) or samples from the actors' policy
+    with the evaluation's own random stream."""
+
+    def __init__(self, actors: RecurrentAgents, greedy: bool = True):
+        self.actors, self.greedy = actors, greedy
+        self.device = next(actors.parameters()).device
+
+    def initial_state(self, core: DSACore, rng: np.random.Generator) -> dict[str, Any]:
+        return {"h": self.actors.initial_hidden(core.num_envs, self.device), "rng": rng}
+
+    @torch.no_grad()
+    def __call__(self, obs: np.ndarray, state: dict[str, Any]) -> tuple[np.ndarray, Any]:
+        logits, h = self.actors.step(torch.as_tensor(obs, device=self.device), state["h"])
+        if self.greedy:
+            actions = logits.argmax(dim=-1).cpu().numpy()
+        else:
+            cdf = torch.softmax(logits.double(), dim=-1).cumsum(dim=-1).cpu().numpy()
+            u = state["rng"].random(cdf.shape[:-1])[..., None]
+            actions = np.minimum((cdf < u).sum(axis=-1), cdf.shape[-1] - 1)
+        return actions.astype(np.int64), {"h": h, "rng": state["rng"]}
+
+
+def oracle_utility(config: TrainConfig) -> float:
+    """The genie oracle's mean team reward per slot on the run's evaluation episodes."""
+    return evaluate(GenieOracle(), config.env_config(), config.eval_episodes, seed=config.eval_seed).mean()
+
+
+def evaluate_actors(actors: RecurrentAgents, config: TrainConfig, oracle: float | None = None) -> dict[str, float]:
+    """``eval/*`` metrics of the greedy policy on the run's evaluation episodes, with the
+    utility as a fraction of the oracle's (computed when not given)."""
+    oracle = oracle_utility(config) if oracle is None else oracle
+    result = evaluate(ActorPolicy(actors), config.env_config(), config.eval_episodes, seed=config.eval_seed)
+    out = {f"eval/{m}": result.mean(m) for m in result.episodes}
+    out["eval/utility_vs_oracle"] = out["eval/utility"] / oracle
+    return out
