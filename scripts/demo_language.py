@@ -3,7 +3,8 @@ trained on generated text (no download).
 
     python scripts/demo_language.py [--seeds 1 2 3] [--out docs/results/language.md] [--quick]
 
-Prints two tables:
+Use it to see SquareHead and component-wise sparsity on a transformer, where they were
+proposed; SquareHead on the DSA actors is scripts/distill_dsa.py. Prints two tables:
 1. one-shot magnitude pruning of the transformer blocks at 50/75/90%, then one epoch of
    sparse fine-tuning with the task loss alone vs task loss + SquareHead from the dense
    teacher: next-token accuracy and perplexity, and the share of the dense quality recovered;
@@ -33,10 +34,10 @@ COMPONENTS = {"attention": "layers.*.self_attn.*", "feed-forward": "layers.*.lin
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
-    parser.add_argument("--epochs", type=int, default=6, help="dense training epochs")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="seeds (default: 1 2 3)")
+    parser.add_argument("--epochs", type=int, default=6, help="dense training epochs (default: 6)")
     parser.add_argument("--quick", action="store_true", help="1 seed, 1 epoch (a smoke run)")
-    parser.add_argument("--out", type=Path)
+    parser.add_argument("--out", type=Path, help="also write the tables, with this command, here")
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.epochs = args.seeds[:1], 1

@@ -2,6 +2,9 @@
 
     python scripts/demo_metricgrids.py [--seeds 0 1 2] [--steps 300] [--out docs/results/metricgrids.md]
 
+Use it to see MetricGrids, a non-RL model, fitted and pruned with the shared modules; the
+other demos are scripts/demo_vision.py (CNN) and scripts/demo_language.py (transformer).
+
 1. 64x64 grayscale crop of scikit-learn's sample image china.jpg (ships with the package):
    PSNR of MetricGrids (linear + sine + arcsin metrics), the same model with the linear
    metric only (equal parameters), and a plain hash grid + ReLU MLP of about the same size.
@@ -38,9 +41,9 @@ from marl_prune.testbeds.metricgrids import (
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--out", type=Path)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds (default: 0 1 2)")
+    parser.add_argument("--steps", type=int, default=300, help="optimisation steps per fit (default: 300)")
+    parser.add_argument("--out", type=Path, help="also write the tables, with this command, here")
     args = parser.parse_args()
     torch.set_num_threads(1)
     report = Report()

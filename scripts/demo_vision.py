@@ -2,7 +2,9 @@
 
     python scripts/demo_vision.py [--seeds 1 2 3] [--out docs/results/vision.md] [--quick]
 
-Prints four tables (test accuracy, mean +- std over seeds):
+Use it to see the shared methods on a CNN, where the literature reports them; the same
+methods on the DSA actors run through scripts/sweep.py. Prints four tables (test accuracy,
+mean +- std over seeds):
 1. one-shot 90% pruning of a trained CNN with each layer allocation (global magnitude,
    uniform, uniform+, ERK, LAMP), before and after fine-tuning with the mask fixed;
 2. IMP with weight rewinding vs SWAMP (4 particles, SWA) down to 90% sparsity;
@@ -55,11 +57,11 @@ def trainer(x, y, epochs, lr=3e-3, swa_from=None):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
-    parser.add_argument("--sparsity", type=float, default=0.9)
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="seeds (default: 1 2 3)")
+    parser.add_argument("--sparsity", type=float, default=0.9, help="target sparsity of every method (default: 0.9)")
+    parser.add_argument("--epochs", type=int, default=8, help="training epochs per run (default: 8)")
     parser.add_argument("--quick", action="store_true", help="1 seed, 1 epoch (a smoke run)")
-    parser.add_argument("--out", type=Path)
+    parser.add_argument("--out", type=Path, help="also write the tables, with this command, here")
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.epochs = args.seeds[:1], 1

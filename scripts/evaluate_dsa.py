@@ -3,8 +3,10 @@
     python scripts/evaluate_dsa.py --scenario all            # baselines on every preset
     python scripts/evaluate_dsa.py RUN_DIR                   # a trained run vs the baselines
 
-Prints, per scenario, each policy's utility (team reward per slot, mean +- 95% CI over
-episodes), its fraction of the oracle's utility, success, collision and fairness.
+Use it to put a finished run beside the conventional baselines and the oracle on the same
+episodes, or to tabulate the baselines alone; to compare many runs use scripts/sweep.py. Prints,
+per scenario, each policy's utility (team reward per slot, mean +- 95% CI over episodes), its
+fraction of the oracle's utility, success, collision and fairness.
 """
 
 from __future__ import annotations
@@ -54,8 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scenario", default=None, help=f"preset, or 'all' ({', '.join(PRESETS)}); default: the run's"
     )
-    parser.add_argument("--episodes", type=int, default=64, help="evaluation episodes per policy")
-    parser.add_argument("--seed", type=int, default=10_000, help="evaluation seed (channel realisation)")
+    parser.add_argument("--episodes", type=int, default=64, help="evaluation episodes per policy (default: 64)")
+    parser.add_argument("--seed", type=int, default=10_000,
+                        help="evaluation seed: the channel realisation (default: 10000)")
     parser.add_argument("--out", type=Path, default=None,
                         help="also write the tables, with this command, to a Markdown file")
     args = parser.parse_args(argv)

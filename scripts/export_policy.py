@@ -2,9 +2,11 @@
 
     python scripts/export_policy.py RUN_DIR --out export/ [--format safetensors,onnx] [--per-agent]
 
-Writes team.safetensors (CSR weights + JSON header, read by marl_prune.runtime with numpy
-only), optionally one file per agent and ONNX of one recurrent step per agent, and
-report.json / report.md (parameters, non-zeros, bytes, per-step latency).
+Use it when a trained team leaves the training stack for a radio; scripts/run_exported.py
+then checks the exported file on the environment without torch. Writes team.safetensors (CSR
+weights + JSON header, read by marl_prune.deploy.runtime with numpy only), optionally one file
+per agent and ONNX of one recurrent step per agent, and report.json / report.md (parameters,
+non-zeros, bytes, per-step latency).
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from marl_prune.deploy.export import export_run, report_markdown
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("run_dir", type=Path, help="a finished training run folder")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--format", default="safetensors", help="comma-separated: safetensors,onnx")
+    parser.add_argument("--format", default="safetensors",
+                        help="comma-separated: safetensors,onnx (default: safetensors; onnx needs the [onnx] extra)")
     parser.add_argument("--per-agent", action="store_true", help="also write one file per agent")
     args = parser.parse_args(argv)
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())

@@ -2,8 +2,10 @@
 
     python scripts/run_exported.py export/team.safetensors [--episodes 32] [--sample --seed 0]
 
-Neither this script nor what it imports loads torch: the policy is marl_prune.runtime and the
-environment is the numpy core. The genie oracle is evaluated on the same episodes.
+Use it on the deployment side, to check an exported file where torch is not installed; to
+evaluate a run folder with torch use scripts/evaluate_dsa.py. Neither this script nor what it
+imports loads torch: the policy is marl_prune.deploy.runtime and the environment is the numpy
+core. The genie oracle is evaluated on the same episodes.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ class RuntimePolicy:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", help="an exported .safetensors file (team or single agent)")
-    parser.add_argument("--episodes", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=10_000, help="evaluation seed")
+    parser.add_argument("--episodes", type=int, default=32, help="evaluation episodes (default: 32)")
+    parser.add_argument("--seed", type=int, default=10_000,
+                        help="evaluation seed (default: 10000, the training runs' evaluation seed)")
     parser.add_argument("--sample", action="store_true", help="sample actions instead of argmax")
     args = parser.parse_args(argv)
     try:

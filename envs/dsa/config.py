@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -94,12 +95,12 @@ class DSAConfig:
         """1 + K*L: idle, or (channel k, level l) encoded as 1 + k*L + l."""
         return 1 + self.n_channels * self.n_levels
 
-    def replace(self, **changes: object) -> DSAConfig:
+    def replace(self, **changes: Any) -> DSAConfig:
         """A copy with some fields changed (validated again); unknown fields raise ValueError."""
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
         if unknown:
             raise ValueError(f"unknown DSAConfig field(s): {sorted(unknown)}")
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+        return dataclasses.replace(self, **changes)
 
 
 def _check(ok: bool, name: str, message: str) -> None:

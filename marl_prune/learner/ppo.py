@@ -59,6 +59,25 @@ class Rollout:
     actor_hidden: Tensor  # (T, B, N, H)
     critic_hidden: Tensor | None  # (T, B, N, H) for local recurrent critics
 
+    @classmethod
+    def zeros(cls, T: int, B: int, N: int, obs_dim: int, state_dim: int, actor_hidden: int,
+              critic_hidden: int | None, device: torch.device) -> Rollout:
+        """Storage for T slots; ``critic_hidden`` is the local critics' width (None: a global critic)."""
+        value_shape = (T, B) if critic_hidden is None else (T, B, N)
+        return cls(
+            obs=torch.zeros(T, B, N, obs_dim, device=device),
+            state=torch.zeros(T, B, state_dim, device=device),
+            actions=torch.zeros(T, B, N, dtype=torch.long, device=device),
+            logprobs=torch.zeros(T, B, N, device=device),
+            rewards=torch.zeros(value_shape, device=device),
+            values=torch.zeros(value_shape, device=device),
+            next_values=torch.zeros(value_shape, device=device),
+            episode_start=torch.zeros(T, B, dtype=torch.bool, device=device),
+            episode_end=torch.zeros(T, dtype=torch.bool, device=device),
+            actor_hidden=torch.zeros(T, B, N, actor_hidden, device=device),
+            critic_hidden=None if critic_hidden is None else torch.zeros(T, B, N, critic_hidden, device=device),
+        )
+
 
 @dataclass
 class UpdateSettings:

@@ -38,25 +38,6 @@ def _critic_values(ts: TrainState, obs: Tensor, state: Tensor, h: Tensor | None,
     return (ts.value_norm.denormalize(v) if ts.value_norm is not None else v), h
 
 
-def _buffers(ts: TrainState, T: int) -> dict[str, Tensor | None]:
-    B, N, device = ts.config.num_envs, ts.core.n_users, ts.device
-    local = ts.critic_h is not None
-    value_shape = (T, B, N) if local else (T, B)
-    return {
-        "obs": torch.zeros(T, B, N, ts.core.obs_dim, device=device),
-        "state": torch.zeros(T, B, ts.core.state_dim, device=device),
-        "actions": torch.zeros(T, B, N, dtype=torch.long, device=device),
-        "logprobs": torch.zeros(T, B, N, device=device),
-        "rewards": torch.zeros(value_shape, device=device),
-        "values": torch.zeros(value_shape, device=device),
-        "next_values": torch.zeros(value_shape, device=device),
-        "episode_start": torch.zeros(T, B, dtype=torch.bool, device=device),
-        "episode_end": torch.zeros(T, dtype=torch.bool, device=device),
-        "actor_hidden": torch.zeros(T, B, N, ts.actors.hidden_size, device=device),
-        "critic_hidden": torch.zeros(T, B, N, ts.critic.hidden_size, device=device) if local else None,
-    }
-
-
 @torch.no_grad()
 def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
     """Step every copy ``num_steps`` slots from where ``ts`` stands, and advance ``ts``.
@@ -65,44 +46,46 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
     state (a time limit, not a terminal); the environment is then reset in every copy.
     """
     T, B, device, core = ts.config.num_steps, ts.config.num_envs, ts.device, ts.core
-    buf = _buffers(ts, T)
+    local = ts.critic_h is not None
+    buf = Rollout.zeros(T, B, core.n_users, core.obs_dim, core.state_dim, ts.actors.hidden_size,
+                        ts.config.critic_hidden if local else None, device)
     sums = {"utility": 0.0, "success_rate": 0.0, "collision_rate": 0.0}
     fairness: list[float] = []
     env_seconds = 0.0
     for t in range(T):
         obs = torch.as_tensor(ts.next_obs, device=device)
         state = torch.as_tensor(core.state(), device=device)
-        buf["obs"][t], buf["state"][t], buf["episode_start"][t] = obs, state, ts.starting
-        buf["actor_hidden"][t] = ts.actor_h
-        if ts.critic_h is not None:
-            buf["critic_hidden"][t] = ts.critic_h
+        buf.obs[t], buf.state[t], buf.episode_start[t] = obs, state, ts.starting
+        buf.actor_hidden[t] = ts.actor_h
+        if buf.critic_hidden is not None and ts.critic_h is not None:
+            buf.critic_hidden[t] = ts.critic_h
         logits, ts.actor_h = ts.actors.step(obs, ts.actor_h * (~ts.starting)[:, None, None])
         probs = torch.softmax(logits, dim=-1)
         action = torch.multinomial(probs.reshape(-1, probs.shape[-1]), 1, generator=ts.action_gen).reshape(B, -1)
-        buf["actions"][t] = action
-        buf["logprobs"][t] = torch.log(probs.gather(-1, action[..., None])[..., 0])
-        buf["values"][t], ts.critic_h = _critic_values(ts, obs, state, ts.critic_h, ts.starting)
+        buf.actions[t] = action
+        buf.logprobs[t] = torch.log(probs.gather(-1, action[..., None])[..., 0])
+        buf.values[t], ts.critic_h = _critic_values(ts, obs, state, ts.critic_h, ts.starting)
 
         started = time.perf_counter()
         ts.next_obs, rewards, truncated, info = core.step(action.cpu().numpy())
         env_seconds += time.perf_counter() - started
         team = torch.as_tensor(rewards.sum(axis=1), dtype=torch.float32, device=device)
-        buf["rewards"][t] = team[:, None].expand(B, core.n_users) if ts.critic_h is not None else team
+        buf.rewards[t] = team[:, None].expand(B, core.n_users) if local else team
         for key in sums:
             sums[key] += float(info[key].mean())
         ts.starting = torch.full((B,), truncated, dtype=torch.bool, device=device)
         if truncated:  # bootstrap the time limit with the final state's value
             fairness.append(float(info["fairness"].mean()))
-            buf["episode_end"][t] = True
-            buf["next_values"][t], _ = _critic_values(
+            buf.episode_end[t] = True
+            buf.next_values[t], _ = _critic_values(
                 ts, torch.as_tensor(ts.next_obs, device=device), torch.as_tensor(core.state(), device=device),
                 ts.critic_h, torch.zeros(B, dtype=torch.bool, device=device))
             ts.next_obs = core.reset()
     # V(s_{t+1}) of the slots that did not end an episode
-    end = buf["episode_end"][:-1].reshape((T - 1,) + (1,) * (buf["values"].dim() - 1))
-    buf["next_values"][:-1] = torch.where(end, buf["next_values"][:-1], buf["values"][1:])
-    if not buf["episode_end"][-1]:
-        buf["next_values"][-1], _ = _critic_values(
+    end = buf.episode_end[:-1].reshape((T - 1,) + (1,) * (buf.values.dim() - 1))
+    buf.next_values[:-1] = torch.where(end, buf.next_values[:-1], buf.values[1:])
+    if not buf.episode_end[-1]:
+        buf.next_values[-1], _ = _critic_values(
             ts, torch.as_tensor(ts.next_obs, device=device), torch.as_tensor(core.state(), device=device),
             ts.critic_h, ts.starting)
     ts.global_step += T * B
@@ -110,4 +93,4 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
                          collision_rate=sums["collision_rate"] / T,
                          fairness=float(np.mean(fairness)) if fairness else float(info["fairness"].mean()),
                          env_seconds=env_seconds)
-    return Rollout(**buf), stats
+    return buf, stats

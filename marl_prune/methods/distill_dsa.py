@@ -45,7 +45,8 @@ def teacher_rollouts(teacher: RecurrentAgents, config: TrainConfig, num_envs: in
 def _features(model: RecurrentAgents, obs: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Logits ``(T, B, N, A)`` and the per-slot outputs of FEATURE_LAYERS, stacked over time."""
     h = model.initial_hidden(obs.shape[1])
-    logits, feats = [], [[] for _ in FEATURE_LAYERS]
+    logits: list[torch.Tensor] = []
+    feats: list[list[torch.Tensor]] = [[] for _ in FEATURE_LAYERS]
     with capture_outputs(model, FEATURE_LAYERS) as read:
         for t in range(obs.shape[0]):
             out, h = model.step(obs[t], h)
