@@ -17,6 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from envs.dsa.fields import non_negative_int
 from marl_prune.experiments.report import Report
 from marl_prune.learner.evaluation import evaluate_actors, oracle_utility
 from marl_prune.learner.runs import load_trained_actors
@@ -28,16 +29,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run_dir", type=Path, help="a finished run of the dense teacher team")
     parser.add_argument("--sparsities", nargs="+", type=float, default=[0.75, 0.9],
                         help="sparsities of the students (default: 0.75 0.9)")
-    parser.add_argument("--epochs", type=int, default=60,
+    parser.add_argument("--epochs", type=non_negative_int, default=60,
                         help="distillation steps, each on a fresh batch of teacher episodes (default: 60)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the teacher episodes (default: 0)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the teacher episodes (default: 0)")
     parser.add_argument("--out", type=Path, default=None, help="also write the table, with this command, here")
     args = parser.parse_args(argv)
     try:
-        teacher, config = load_trained_actors(args.run_dir)
-    except ValueError as e:
+        distill(args)
+    except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    return 0
+
+
+def distill(args: argparse.Namespace) -> None:
+    """Distil the teacher at every sparsity; print (and save) the table."""
+    teacher, config = load_trained_actors(args.run_dir)
     oracle = oracle_utility(config)
     report = Report()
     report.emit(f"Teacher {args.run_dir} on `{config.scenario}`: "
@@ -52,7 +59,6 @@ def main(argv: list[str] | None = None) -> int:
             cells.append(f"{evaluate_actors(student, config, oracle)['eval/utility_vs_oracle']:.1%}")
         report.emit(f"| {sparsity:.0%} | " + " | ".join(cells) + " |")
     report.save(args.out, f"Policy distillation of {args.run_dir.name} into sparse teams")
-    return 0
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from envs.dsa import PRESETS, baseline_policies, evaluate, make_config
+from envs.dsa.fields import non_negative_int, positive_int
 from marl_prune.experiments.report import Report
 from marl_prune.learner.evaluation import ActorPolicy
 from marl_prune.learner.runs import load_trained_actors
@@ -56,8 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scenario", default=None, help=f"preset, or 'all' ({', '.join(PRESETS)}); default: the run's"
     )
-    parser.add_argument("--episodes", type=int, default=64, help="evaluation episodes per policy (default: 64)")
-    parser.add_argument("--seed", type=int, default=10_000,
+    parser.add_argument("--episodes", type=positive_int, default=64,
+                        help="evaluation episodes per policy (default: 64)")
+    parser.add_argument("--seed", type=non_negative_int, default=10_000,
                         help="evaluation seed: the channel realisation (default: 10000)")
     parser.add_argument("--out", type=Path, default=None,
                         help="also write the tables, with this command, to a Markdown file")
@@ -76,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         actors, config = load_trained_actors(args.run_dir)
-    except ValueError as e:
+    except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if args.scenario not in (None, config.scenario):

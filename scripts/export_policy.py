@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     try:
         report = export_run(args.run_dir, args.out, formats, per_agent=args.per_agent)
-    except ValueError as e:
+    except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except ImportError as e:

@@ -56,7 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     runs_dir, out = args.runs_dir or f"runs/{name}", args.out or Path(f"docs/results/{name}")
     base = {"iterations": budget["iterations"], "num_envs": budget["num_envs"],
             "eval_episodes": budget["eval_episodes"], "eval_every": 0, "prune_mode": args.prune_mode}
-    configs = expand(args.scenarios, args.methods, args.sparsities, args.seeds or budget["seeds"], runs_dir, base)
+    try:
+        configs = expand(args.scenarios, args.methods, args.sparsities, args.seeds or budget["seeds"], runs_dir, base)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
     def claims(records: list[dict], baselines: dict[str, dict[str, float]]) -> str:
         verdicts = check_claims(records, baselines)
@@ -66,7 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         (out / "claims.md").write_text(table)
         return "## The paper's claims (Welch t-test over seeds, alpha 0.05)\n\n" + table
 
-    run_and_report(configs, Backend.from_args(args), out, f"Paper comparison, {args.budget} budget", sections=claims)
+    try:
+        run_and_report(configs, Backend.from_args(args), out, f"Paper comparison, {args.budget} budget",
+                       sections=claims)
+    except (ValueError, ImportError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -16,6 +16,7 @@ import sys
 import numpy as np
 
 from envs.dsa import DSACore, GenieOracle, evaluate, make_config
+from envs.dsa.fields import non_negative_int, positive_int
 from marl_prune.deploy.runtime import SparseTeam
 
 
@@ -36,8 +37,8 @@ class RuntimePolicy:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", help="an exported .safetensors file (team or single agent)")
-    parser.add_argument("--episodes", type=int, default=32, help="evaluation episodes (default: 32)")
-    parser.add_argument("--seed", type=int, default=10_000,
+    parser.add_argument("--episodes", type=positive_int, default=32, help="evaluation episodes (default: 32)")
+    parser.add_argument("--seed", type=non_negative_int, default=10_000,
                         help="evaluation seed (default: 10000, the training runs' evaluation seed)")
     parser.add_argument("--sample", action="store_true", help="sample actions instead of argmax")
     args = parser.parse_args(argv)
@@ -46,8 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    env = team.header["env"]
-    config = make_config(team.header["scenario"], **{k: v for k, v in env.items()})
+    try:
+        config = make_config(team.header["scenario"], **team.header["env"])
+    except (ValueError, TypeError, KeyError, AttributeError) as e:
+        print(f"error: {args.path}: the header's environment is not valid ({e})", file=sys.stderr)
+        return 2
     if len(team.agent_names) != config.n_users:
         print(f"error: the file holds {len(team.agent_names)} agent(s); the scenario has "
               f"{config.n_users} users: export the team file", file=sys.stderr)

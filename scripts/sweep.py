@@ -22,6 +22,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from envs.dsa.fields import positive_int
 from marl_prune.experiments.backends import Backend
 from marl_prune.experiments.grid import METHODS, expand
 from marl_prune.experiments.report import run_and_report
@@ -37,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sparsities", nargs="+", type=float, default=[0.5, 0.75, 0.9, 0.95],
                         help="final sparsities of the pruning methods (default: 0.5 0.75 0.9 0.95)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="seeds (default: 1 2 3)")
-    parser.add_argument("--iterations", type=int, default=300, help="training iterations per run (default: 300)")
+    parser.add_argument("--iterations", type=positive_int, default=300,
+                        help="training iterations per run (default: 300)")
     parser.add_argument("--set", type=key_value, action="append", default=[], metavar="KEY=VALUE",
                         help="any other TrainConfig field for every run, e.g. --set num_envs=16 (repeatable; "
                              "the sweep's own defaults: eval_every=0, eval_episodes=64)")
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             base["env"] = dict(args.env)
         configs = expand(args.scenarios, args.methods, args.sparsities, args.seeds, args.runs_dir, base)
         run_and_report(configs, Backend.from_args(args), args.out, args.title, relative_to=args.relative_to)
-    except (ValueError, ImportError) as e:
+    except (ValueError, ImportError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

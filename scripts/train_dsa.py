@@ -18,15 +18,20 @@ from __future__ import annotations
 import sys
 
 from marl_prune.experiments.runs import resume, run
-from marl_prune.learner.cli import build_parser, config_from_args
+from marl_prune.learner.cli import build_parser, config_from_args, given_fields
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser(__doc__.splitlines()[0])
     args = parser.parse_args(argv)
+    if args.resume is not None and (args.config or args.overwrite):
+        parser.error("--resume continues a run as configured: it takes no --config or --overwrite")
     try:
-        result = resume(args.resume) if args.resume is not None else run(config_from_args(args))
-    except (ValueError, FloatingPointError) as e:
+        if args.resume is not None:
+            result = resume(args.resume, given_fields(args))
+        else:
+            result = run(config_from_args(args), overwrite=args.overwrite)
+    except (ValueError, FloatingPointError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     m = result.metrics

@@ -20,6 +20,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from envs.dsa.fields import positive_int
 from marl_prune.experiments.report import Report
 from marl_prune.experiments.runs import run_or_resume
 from marl_prune.learner.cli import add_env_argument
@@ -33,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run_dir", type=Path, help="a finished run of the (sparse) source team")
     add_env_argument(parser, "the target environment: overrides of the source's, e.g. --env rayleigh_fading=True "
                              "(repeatable; at least one)")
-    parser.add_argument("--iterations", type=int, default=50, help="training iterations on the target (default: 50)")
+    parser.add_argument("--iterations", type=positive_int, default=50,
+                        help="training iterations on the target (default: 50)")
     parser.add_argument("--runs-dir", default="runs/transfer",
                         help="folder of the target runs (default: runs/transfer)")
     parser.add_argument("--out", type=Path, default=None, help="also write the table, with this command, here")
@@ -41,17 +43,23 @@ def main(argv: list[str] | None = None) -> int:
     if not args.env:
         parser.error("give the target environment with --env KEY=VALUE")
     try:
-        source, config = load_trained_actors(args.run_dir)
-        params = dict(source.named_parameters())
-        masks = MaskSet({n: params[n].detach() != 0 for n in actor_prunable_weights(source, config.prune_head)})
-        ticket = save_ticket(source.state_dict(), masks, Path(args.runs_dir) / f"{args.run_dir.name}_ticket.pt")
-        target = dataclasses.replace(
-            config, env={**config.env, **dict(args.env)}, iterations=args.iterations, prune_schedule="none",
-            prune_method="gradual", prune_warmup=None, prune_end_lock=None, finetune_iterations=0, eval_every=0,
-            runs_dir=args.runs_dir, progress=False, init_from=None, train_only_head=False)
-    except ValueError as e:
+        transfer(args)
+    except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    return 0
+
+
+def transfer(args: argparse.Namespace) -> None:
+    """Evaluate the source team on the target, then train each start there; print the table."""
+    source, config = load_trained_actors(args.run_dir)
+    params = dict(source.named_parameters())
+    masks = MaskSet({n: params[n].detach() != 0 for n in actor_prunable_weights(source, config.prune_head)})
+    ticket = save_ticket(source.state_dict(), masks, Path(args.runs_dir) / f"{args.run_dir.name}_ticket.pt")
+    target = dataclasses.replace(
+        config, env={**config.env, **dict(args.env)}, iterations=args.iterations, prune_schedule="none",
+        prune_method="gradual", prune_warmup=None, prune_end_lock=None, finetune_iterations=0, eval_every=0,
+        runs_dir=args.runs_dir, progress=False, init_from=None, train_only_head=False)
     name = args.run_dir.name
     starts = {
         "linear probe (heads only)": dict(init_from=str(ticket), train_only_head=True, run_name=f"{name}_probe"),
@@ -68,7 +76,6 @@ def main(argv: list[str] | None = None) -> int:
         result = run_or_resume(dataclasses.replace(target, label=label, **fields))
         report.emit(f"| {label} | {result.metrics['eval/utility_vs_oracle']:.1%} |")
     report.save(args.out, f"Transfer of {name} to {dict(args.env)}")
-    return 0
 
 
 if __name__ == "__main__":

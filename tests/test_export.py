@@ -125,7 +125,7 @@ def _rewrite(path, tensors=None, header_change=None, fix_checksum=True):
     if header_change:
         header_change(header)
     if fix_checksum:
-        header["checksum"] = checksum(data)
+        header["checksum"] = checksum(data, header)
     save_file(data, str(path), metadata={HEADER_KEY: json.dumps(header)})
 
 
@@ -141,6 +141,51 @@ def test_tampered_weights_are_rejected(exported):
     exported.write_bytes(bytes(raw))
     with pytest.raises(ValueError, match="checksum mismatch"):
         SparseTeam.load(exported)
+
+
+@pytest.mark.parametrize("edit", [
+    lambda h: h["env"].update(collision_penalty=3.0),  # would change the evaluation environment
+    lambda h: h.update(scenario="snr"),
+    lambda h: h["agents"].reverse(),  # agent order
+    lambda h: h["sparsity"]["user_0"].update(encoder=0.0),
+], ids=["env", "scenario", "agent-order", "sparsity"])
+def test_header_edits_fail_the_checksum(exported, edit):
+    _rewrite(exported, header_change=edit, fix_checksum=False)
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        SparseTeam.load(exported)
+
+
+def test_every_bit_flip_is_rejected_or_harmless(tmp_path):
+    """Flip each bit of a small exported file: it loads to the very same header and tensors,
+    or it is rejected with a one-line ValueError; nothing else."""
+    from safetensors import safe_open
+
+    config = TrainConfig(hidden_size=2, env={"n_users": 2, "n_channels": 1})
+    path = export_safetensors(_pruned_actors(config, 0.5), config, tmp_path / "team.safetensors")
+    original = path.read_bytes()
+
+    def decoded(p):
+        with safe_open(str(p), framework="np") as f:
+            return json.loads(f.metadata()[HEADER_KEY]), {k: f.get_tensor(k) for k in f.keys()}
+
+    header, tensors = decoded(path)
+    flipped = tmp_path / "flipped.safetensors"
+    outcomes = {"rejected": 0, "harmless": 0}
+    for bit in range(len(original) * 8):
+        raw = bytearray(original)
+        raw[bit // 8] ^= 1 << (bit % 8)
+        flipped.write_bytes(bytes(raw))
+        try:
+            SparseTeam.load(flipped)
+        except ValueError as e:
+            assert "\n" not in str(e)
+            outcomes["rejected"] += 1
+            continue
+        got_header, got = decoded(flipped)
+        assert got_header == header and got.keys() == tensors.keys(), f"bit {bit} changed the file silently"
+        assert all(np.array_equal(got[k], tensors[k]) and got[k].dtype == tensors[k].dtype for k in got), bit
+        outcomes["harmless"] += 1
+    assert outcomes["rejected"] > 0.9 * len(original) * 8, outcomes
 
 
 def test_header_that_does_not_match_the_tensors_is_rejected(exported):
@@ -159,7 +204,7 @@ def test_foreign_file_is_rejected(tmp_path):
     from safetensors.numpy import save_file
 
     save_file({"x": np.zeros(3, np.float32)}, str(tmp_path / "other.safetensors"))
-    with pytest.raises(ValueError, match="no marl_prune header"):
+    with pytest.raises(ValueError, match="no readable marl_prune header"):
         SparseTeam.load(tmp_path / "other.safetensors")
 
 

@@ -1,5 +1,6 @@
 """Sweeps: expansion, skip and resume, aggregation by hand, tables, baselines, plots, the Ray backend."""
 
+import dataclasses
 import json
 
 import pytest
@@ -10,6 +11,7 @@ from marl_prune.experiments.grid import coordinates, expand
 from marl_prune.experiments.report import _evaluation_setups, baseline_fractions, relative_means, write_tables
 from marl_prune.experiments.stats import aggregate
 from marl_prune.learner.config import TrainConfig, load_run_config
+from marl_prune.learner.run_folder import RunConflict
 from marl_prune.learner.runs import CHECKPOINT
 
 TINY = {"iterations": 2, "num_envs": 4, "num_steps": 20, "bptt_chunk": 10, "hidden_size": 16,
@@ -98,6 +100,46 @@ def test_sweep_skips_finished_runs_and_resumes(tmp_path):
                  plots.learning_curves(first, tmp_path / "l.png", scenario="basic"),
                  plots.schedule_vs_realised({"linear": first[1]["run_dir"]}, tmp_path / "s.png")):
         assert path.stat().st_size > 5000 and path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_sweep_reruns_a_changed_run_and_reuses_an_unchanged_one(tmp_path):
+    configs = expand(["basic"], ["dense", "linear"], [0.75], [1], str(tmp_path), TINY)
+    first = run_local(configs, workers=1)
+    stamps = {c.run_name: (tmp_path / c.run_name / "metrics.json").stat().st_mtime_ns for c in configs}
+    changed = [configs[0], dataclasses.replace(configs[1], iterations=3)]
+    with pytest.raises(RunConflict, match=r"linear__sf0.75__s1 holds another config \(iterations: 2 -> 3\)"):
+        run_local(changed, workers=1)
+    second = run_local(changed, workers=1, overwrite=True)
+    assert second[0] == first[0] and (tmp_path / configs[0].run_name / "metrics.json").stat().st_mtime_ns == \
+        stamps[configs[0].run_name]  # reused
+    assert second[1]["global_step"] == first[1]["global_step"] * 3 // 2  # rerun with 3 iterations
+    assert load_run_config(second[1]["run_dir"]).iterations == 3
+
+
+def test_a_damaged_metrics_file_is_named_and_the_run_evaluated_again(tmp_path, capfd):
+    configs = expand(["basic"], ["dense"], [0.0], [1], str(tmp_path), TINY)
+    first = run_local(configs, workers=1)
+    metrics = tmp_path / configs[0].run_name / "metrics.json"
+    metrics.write_text("{broken")
+    again = run_local(configs, workers=1)
+    assert again == first and json.loads(metrics.read_text())["eval/utility"] == first[0]["eval/utility"]
+    assert f"{metrics} is damaged" in capfd.readouterr().err
+
+
+def test_report_without_matplotlib_skips_the_plots_and_keeps_the_tables(tmp_path, monkeypatch):
+    import importlib.util
+
+    from marl_prune.experiments.backends import Backend
+    from marl_prune.experiments.report import run_and_report
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else
+                        find_spec(name, *a))
+    configs = expand(["basic"], ["dense"], [0.0], [1], str(tmp_path / "runs"), TINY)
+    run_and_report(configs, Backend(workers=1), tmp_path / "out", "t")
+    readme = (tmp_path / "out" / "README.md").read_text()
+    assert "Plots skipped: matplotlib is not installed" in readme and "| basic | dense | 0 | 1 |" in readme
+    assert not list((tmp_path / "out").glob("*.png"))
 
 
 def test_ray_backend_runs_a_two_trial_sweep(tmp_path):

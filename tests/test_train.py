@@ -1,7 +1,7 @@
 """Training end to end: determinism, kill-and-resume, TensorBoard tags, bad input."""
 
+import dataclasses
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,6 +16,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from envs.dsa import DSACore
 from marl_prune.learner.checkpoint import load_checkpoint
 from marl_prune.learner.config import TrainConfig
+from marl_prune.learner.run_folder import RunConflict
 from marl_prune.learner.runs import CHECKPOINT
 from marl_prune.learner.train import train
 
@@ -91,6 +92,18 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, extra):
     assert whole == again
     wa, wb = _weights(tmp_path / "whole"), _weights(tmp_path / "killed")
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    # every TensorBoard point, the checkpointed iteration's included (timings aside)
+    curves_whole, curves_again = _scalars(tmp_path / "whole"), _scalars(tmp_path / "killed")
+    assert curves_whole == curves_again
+    checkpointed_step = killed_at * 4 * 20
+    assert checkpointed_step in [step for step, _ in curves_again["charts/utility"]]
+
+
+def _scalars(run_dir):
+    acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    acc.Reload()
+    return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]
+            if tag != "charts/SPS" and not tag.startswith("charts/time_share")}
 
 
 def test_script_writes_the_tensorboard_tags(tmp_path):
@@ -165,10 +178,15 @@ def test_nan_rewards_stop_training_with_an_error(tmp_path, monkeypatch):
 
 def test_existing_run_folder_is_not_overwritten(tmp_path):
     cfg = TrainConfig(**TINY, iterations=1, runs_dir=str(tmp_path), run_name="same")
-    train(cfg)
-    with pytest.raises(ValueError, match="exists already"):
+    first = train(cfg)
+    with pytest.raises(RunConflict, match="finished already"):
         train(cfg)
-    assert os.path.exists(tmp_path / "same" / "metrics.json")
+    with pytest.raises(RunConflict, match=r"holds another config \(iterations: 1 -> 2; env.gain_std_db: 0.0 -> 1.0\)|"
+                                          r"holds another config \(env.gain_std_db: 0.0 -> 1.0; iterations: 1 -> 2\)"):
+        train(dataclasses.replace(cfg, iterations=2, env={**cfg.env, "gain_std_db": 1.0}))
+    assert json.loads((tmp_path / "same" / "metrics.json").read_text()) == first.metrics
+    replaced = train(dataclasses.replace(cfg, iterations=2), overwrite=True)
+    assert replaced.metrics["global_step"] == 2 * first.metrics["global_step"]
 
 
 @pytest.mark.parametrize("schedule", ["linear", "polynomial", "harmonic"])

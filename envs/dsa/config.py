@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from envs.dsa.fields import check_field_types
+
 
 @dataclass(frozen=True)
 class DSAConfig:
@@ -51,8 +53,7 @@ class DSAConfig:
     """Observed SNR and the state's gains are divided by this and clipped to [-1, 1]."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "snr_levels_db", tuple(float(x) for x in self.snr_levels_db))
-        object.__setattr__(self, "pu_channels", tuple(int(k) for k in self.pu_channels))
+        check_field_types(self)
         _check(self.n_users >= 1, "n_users", f"must be >= 1, got {self.n_users}")
         _check(self.n_channels >= 1, "n_channels", f"must be >= 1, got {self.n_channels}")
         _check(len(self.snr_levels_db) >= 1, "snr_levels_db", "needs at least one level")
@@ -83,7 +84,7 @@ class DSAConfig:
             f"must be distinct channel indices in [0, {self.n_channels}), got {self.pu_channels}",
         )
         _check(self.max_cycles >= 1, "max_cycles", f"must be >= 1, got {self.max_cycles}")
-        _check(self.snr_obs_scale_db > 0, "snr_obs_scale_db", "must be > 0")
+        _check(self.snr_obs_scale_db > 0, "snr_obs_scale_db", f"must be > 0, got {self.snr_obs_scale_db}")
 
     @property
     def n_levels(self) -> int:

@@ -100,6 +100,9 @@ class DSACore:
     # ------------------------------------------------------------------------------ reset
     def reset(self, seed: int | np.random.SeedSequence | None = None) -> np.ndarray:
         """Start a new episode in every copy; ``seed=None`` continues the current stream."""
+        if seed is not None and not isinstance(seed, np.random.SeedSequence) and (
+                not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0):
+            raise ValueError(f"seed must be None, a non-negative integer or a SeedSequence, got {seed!r}")
         if seed is not None:
             self.rng = np.random.default_rng(seed)
         B, N, K = self.num_envs, self.n_users, self.n_channels

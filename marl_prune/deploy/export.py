@@ -71,8 +71,8 @@ def export_safetensors(actors: RecurrentAgents, config: TrainConfig, path: Path,
                          "gates": "pytorch (r, z, n)"},
         "agents": list(agents),
         "sparsity": sparsity,
-        "checksum": checksum(tensors),
     }
+    header["checksum"] = checksum(tensors, header)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(path), metadata={HEADER_KEY: json.dumps(header)})
     return path
@@ -181,8 +181,10 @@ def export_run(run_dir: Path, out_dir: Path, formats: tuple[str, ...] = ("safete
     """Export a run's actors to ``out_dir``; returns the report (also written as JSON and
     Markdown). ``per_agent`` writes one file per user instead of one team file."""
     unknown = set(formats) - {"safetensors", "onnx"}
-    if unknown:
+    if unknown or not formats:
         raise ValueError(f"unknown export format(s) {sorted(unknown)}; choose safetensors, onnx")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"--out {out_dir} is a file; give a folder")
     actors, config = load_trained_actors(run_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

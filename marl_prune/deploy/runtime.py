@@ -5,13 +5,14 @@
     team.reset(batch_size=1)
     actions = team.act(obs)          # obs (N, obs_dim) or (B, N, obs_dim); greedy by default
 
-File format (``marl_prune/sparse-actor-v1``): a safetensors file whose tensors are, for every
+File format (``marl_prune/sparse-actor-v2``): a safetensors file whose tensors are, for every
 agent and layer, CSR parts ``{agent}/{layer}/values`` (float32), ``/col_indices`` and
 ``/row_ptr`` (the smallest unsigned integer type that fits), plus dense biases
 ``{agent}/{layer}/bias``; the safetensors metadata ``marl_prune`` holds a JSON header
-(scenario, spaces, architecture, per-layer sparsity, package version, and a SHA-256 checksum
-of every tensor). Loading checks the header against the tensors and the checksum, so a
-truncated or tampered file raises ``ValueError`` instead of acting wrongly.
+(scenario, environment, spaces, architecture, per-layer sparsity, package version) and a
+SHA-256 checksum of the whole header and every tensor. Loading checks the checksum and the
+header against the tensors, so a truncated or tampered file raises ``ValueError`` (one line)
+instead of acting wrongly.
 
 This module imports numpy, safetensors and the torch-free :mod:`marl_prune.models.layout` only.
 """
@@ -27,13 +28,17 @@ import numpy as np
 
 from marl_prune.models.layout import ACTOR_LAYERS, actor_layer_shapes, actor_step, gru_cell
 
-FORMAT = "marl_prune/sparse-actor-v1"
+FORMAT = "marl_prune/sparse-actor-v2"
+"""v2: the checksum covers the header too (v1 covered the tensors only)."""
 HEADER_KEY = "marl_prune"
 
 
-def checksum(tensors: dict[str, np.ndarray]) -> str:
-    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order."""
+def checksum(tensors: dict[str, np.ndarray], header: dict) -> str:
+    """SHA-256 over the header (every field but ``checksum``, as canonical JSON) and every
+    tensor's name, dtype, shape and bytes, in name order."""
     digest = hashlib.sha256()
+    fields = {k: v for k, v in header.items() if k != "checksum"}
+    digest.update(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode())
     for name in sorted(tensors):
         array = np.ascontiguousarray(tensors[name])
         digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
@@ -102,6 +107,11 @@ class CSRMatrix:
         return dense
 
 
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -115,6 +125,10 @@ class SparseAgent:
 
     def step(self, obs: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``obs (B, obs_dim)``, ``h (B, H)`` -> ``(logits (B, A), h')`` (PyTorch GRU gates)."""
+        obs_dim = self.w["encoder"].shape[1]
+        if obs.ndim != 2 or obs.shape[1] != obs_dim or h.shape != (obs.shape[0], self.hidden_size):
+            raise ValueError(f"step takes obs (B, {obs_dim}) and h (B, {self.hidden_size}); "
+                             f"got {obs.shape} and {h.shape}")
         def affine(layer: str, x: np.ndarray) -> np.ndarray:
             return self.w[layer].matmul(x) + self.b[layer]
 
@@ -134,7 +148,7 @@ class SparseTeam:
 
     @classmethod
     def load(cls, path: str | Path) -> SparseTeam:
-        """Read and verify an exported file; anything inconsistent raises ValueError."""
+        """Read and verify an exported file; anything inconsistent raises a one-line ValueError."""
         from safetensors import SafetensorError, safe_open
 
         path = Path(path)
@@ -142,18 +156,28 @@ class SparseTeam:
             with safe_open(str(path), framework="np") as f:
                 metadata = f.metadata() or {}
                 tensors = {key: f.get_tensor(key) for key in f.keys()}
-        except (SafetensorError, OSError, ValueError) as e:
-            raise ValueError(f"{path} is not a readable safetensors file: {e}") from e
+        except (SafetensorError, OSError, ValueError, UnicodeError) as e:
+            raise ValueError(f"{path} is not a readable safetensors file ({_first_line(e)})") from None
         try:
             header = json.loads(metadata[HEADER_KEY])
-        except (KeyError, TypeError, json.JSONDecodeError) as e:
-            raise ValueError(f"{path} has no marl_prune header") from e
+        except (KeyError, TypeError, UnicodeError, json.JSONDecodeError):
+            raise ValueError(f"{path} has no readable marl_prune header") from None
+        if not isinstance(header, dict):
+            raise ValueError(f"{path}: the marl_prune header is not a JSON object")
         if header.get("format") != FORMAT:
-            raise ValueError(f"{path}: unsupported format {header.get('format')!r}, expected {FORMAT}")
-        if checksum(tensors) != header.get("checksum"):
+            raise ValueError(f"{path}: unsupported format {header.get('format')!r}, expected {FORMAT} "
+                             "(export the run again with this version)")
+        if checksum(tensors, header) != header.get("checksum"):
             raise ValueError(f"{path}: checksum mismatch, the file was modified or damaged")
+        try:
+            return cls(header, cls._agents(header, tensors, path))
+        except (KeyError, TypeError, IndexError, AttributeError) as e:
+            raise ValueError(f"{path}: malformed header ({type(e).__name__}: {_first_line(e)})") from None
+
+    @staticmethod
+    def _agents(header: dict, tensors: dict[str, np.ndarray], path: Path) -> dict[str, SparseAgent]:
         arch = header["architecture"]
-        shapes = actor_layer_shapes(arch["obs_dim"], arch["hidden_size"], arch["n_actions"])
+        shapes = actor_layer_shapes(int(arch["obs_dim"]), int(arch["hidden_size"]), int(arch["n_actions"]))
         agents = {}
         for agent in header["agents"]:
             weights, biases = {}, {}
@@ -174,7 +198,7 @@ class SparseTeam:
                     for part in ("values", "col_indices", "row_ptr", "bias")}
         if set(tensors) != expected:
             raise ValueError(f"{path}: tensors {sorted(set(tensors) - expected)} are not in the header")
-        return cls(header, agents)
+        return agents
 
     def reset(self, batch_size: int = 1) -> None:
         """Zero the recurrent state of every agent (start of an episode)."""

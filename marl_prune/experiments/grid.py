@@ -39,6 +39,10 @@ def expand(scenarios: Sequence[str], methods: Sequence[str], sparsities: Sequenc
     unknown = set(methods) - set(METHODS)
     if unknown:
         raise ValueError(f"unknown method(s) {sorted(unknown)}; choose from {sorted(METHODS)}")
+    for name, values in (("scenarios", scenarios), ("methods", methods), ("sparsities", sparsities), ("seeds", seeds)):
+        repeated = sorted({v for v in values if list(values).count(v) > 1}, key=str)
+        if repeated:  # one grid point run twice would count as two seeds
+            raise ValueError(f"--{name} lists {', '.join(map(str, repeated))} more than once")
     configs = []
     for scenario in scenarios:
         for method in methods:

@@ -5,6 +5,7 @@ result tables (CSV and Markdown), the baselines every learned result is compared
 from __future__ import annotations
 
 import csv
+import importlib.util
 import shlex
 import sys
 from collections.abc import Callable, Sequence
@@ -117,22 +118,31 @@ def run_and_report(configs: Sequence[TrainConfig], backend: Backend, out: Path, 
                     + ", ".join(f"`{k}={v!r}`" for k, v in sorted(common.items())) + ".\n")
     report.emit((out / "results.md").read_text())
     baselines: dict[str, dict[str, float]] = {}
+    drawing = importlib.util.find_spec("matplotlib") is not None
+    if not drawing:
+        report.emit("Plots skipped: matplotlib is not installed (pip install -e '.[plot]').\n")
     for scenario, setup in setups.items():
         base = baselines[scenario] = baseline_fractions(setup)
-        plots.utility_vs_sparsity(rows, out / f"{scenario}_utility_vs_sparsity.png", scenario, base)
-        plots.learning_curves(records, out / f"{scenario}_learning_curves.png", scenario=scenario)
-        scheduled = [r for r in records if r["scenario"] == scenario and r["final_sparsity"] > 0
-                     and r["method"] in SCHEDULES]
-        if scheduled:  # each schedule at the highest sparsity up to 0.9, on the first seed
-            level = max((r["final_sparsity"] for r in scheduled if r["final_sparsity"] <= 0.9),
-                        default=min(r["final_sparsity"] for r in scheduled))
-            seed = min(r["seed"] for r in scheduled)
-            runs = {r["method"]: r["run_dir"] for r in scheduled if r["final_sparsity"] == level and r["seed"] == seed}
-            plots.schedule_vs_realised(runs, out / f"{scenario}_schedule_vs_realised.png",
-                                       f"{scenario}, final sparsity {level:g}, seed {seed}")
-        report.emit(f"\n![{scenario}]({scenario}_utility_vs_sparsity.png)\n")
         report.emit(f"Conventional baselines on {scenario}: " + ", ".join(f"{k} {v:.1%}" for k, v in base.items()))
+        if drawing:
+            report.emit(f"\n![{scenario}]({scenario}_utility_vs_sparsity.png)\n")
+            _plots(records, rows, scenario, base, out)
     if sections is not None:
         report.emit("\n" + sections(records, baselines))
     report.save(out / "README.md", title)
     return records
+
+
+def _plots(records: list[dict], rows: list[dict], scenario: str, base: dict[str, float], out: Path) -> None:
+    """Utility vs sparsity, learning curves, and the schedules' target vs realised sparsity."""
+    plots.utility_vs_sparsity(rows, out / f"{scenario}_utility_vs_sparsity.png", scenario, base)
+    plots.learning_curves(records, out / f"{scenario}_learning_curves.png", scenario=scenario)
+    scheduled = [r for r in records if r["scenario"] == scenario and r["final_sparsity"] > 0
+                 and r["method"] in SCHEDULES]
+    if scheduled:  # each schedule at the highest sparsity up to 0.9, on the first seed
+        level = max((r["final_sparsity"] for r in scheduled if r["final_sparsity"] <= 0.9),
+                    default=min(r["final_sparsity"] for r in scheduled))
+        seed = min(r["seed"] for r in scheduled)
+        runs = {r["method"]: r["run_dir"] for r in scheduled if r["final_sparsity"] == level and r["seed"] == seed}
+        plots.schedule_vs_realised(runs, out / f"{scenario}_schedule_vs_realised.png",
+                                   f"{scenario}, final sparsity {level:g}, seed {seed}")

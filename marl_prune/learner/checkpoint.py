@@ -30,8 +30,8 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu",
         raise ValueError(f"no checkpoint at {path}")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # torch raises several types for corrupt or unsafe files
-        raise ValueError(f"checkpoint {path} is corrupt or not a marl_prune checkpoint: {e}") from e
+    except Exception:  # torch raises several types (and advice that does not apply) for foreign files
+        raise ValueError(f"{path} is corrupt, or not a file of this package (it does not load as one)") from None
     expected = expected_format or CHECKPOINT_FORMAT
     formats = (expected,) if isinstance(expected, str) else expected
     if not isinstance(payload, dict) or payload.get("format") not in formats:

@@ -40,14 +40,20 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
             import tomllib
         else:  # pragma: no cover
             import tomli as tomllib
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        try:
+            with path.open("rb") as f:
+                return tomllib.load(f)
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ValueError(f"{path} is not valid TOML: {e}") from None
     if path.suffix in (".yaml", ".yml"):
         try:
             import yaml
         except ImportError as e:  # pragma: no cover - depends on the environment
             raise ValueError("reading YAML configs needs PyYAML: pip install pyyaml") from e
-        data = yaml.safe_load(path.read_text()) or {}
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as e:
+            raise ValueError(f"{path} is not valid YAML: {e}") from None
         if not isinstance(data, dict):
             raise ValueError(f"{path} must hold a mapping of config keys")
         return data
@@ -56,10 +62,13 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
 
 def key_value(text: str) -> tuple[str, Any]:
     """``KEY=VALUE`` -> ``(key, value)``, the value read as a Python literal when it is one
-    (``3``, ``0.5``, ``True``, ``(0, 1)``), else kept as a string."""
+    (``3``, ``0.5``, ``True``, ``(0, 1)``; ``true`` / ``false`` in any case are booleans), else
+    kept as a string. The config's own type check then accepts or rejects the value."""
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    if value.strip().lower() in ("true", "false"):
+        return key, value.strip().lower() == "true"
     try:
         return key, ast.literal_eval(value)
     except (ValueError, SyntaxError):
@@ -78,7 +87,10 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--config", type=Path, help="TOML or YAML file of config keys")
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR",
-                        help="continue an interrupted run from its last checkpoint")
+                        help="continue an interrupted run from its last checkpoint (with --iterations or "
+                             "--finetune-iterations: extend it)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a run folder that holds another config (by default that is an error)")
     docs = field_docs(TrainConfig)
     hints = typing.get_type_hints(TrainConfig)
     for f in dataclasses.fields(TrainConfig):
@@ -105,9 +117,20 @@ def _default(f: dataclasses.Field) -> Any:
     return f.default_factory() if f.default_factory is not dataclasses.MISSING else None
 
 
+def given_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The TrainConfig fields given on the command line."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
+             if getattr(args, f.name, None) is not None}
+    if "env" in given:
+        given["env"] = dict(given["env"])
+    return given
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """Defaults, then the --config file, then command-line options."""
     values: dict[str, Any] = load_config_file(args.config) if args.config else {}
+    if "env" in values and not isinstance(values["env"], dict):
+        raise ValueError(f"TrainConfig.env must be a mapping of DSAConfig fields, got {values['env']!r}")
     for f in dataclasses.fields(TrainConfig):
         given = getattr(args, f.name, None)
         if given is None:

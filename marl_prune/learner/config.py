@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from envs.dsa import PRESETS, DSAConfig, make_config
+from envs.dsa.fields import check_field_types
 from marl_prune.pruning import BASES, MODES, SCHEDULES, SCOPES, Harmonic, Horizon, make_schedule
 
 PRUNE_METHODS = ("gradual", "imp", "swamp", "colt")
@@ -165,34 +166,61 @@ class TrainConfig:
     """Show a progress line on stderr."""
 
     def __post_init__(self) -> None:
+        check_field_types(self)
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"TrainConfig.{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
         # the pruning horizon's default: a tenth of the run for the warm-up and the end-lock
         self.prune_warmup = self.iterations // 10 if self.prune_warmup is None else self.prune_warmup
         self.prune_end_lock = self.iterations // 10 if self.prune_end_lock is None else self.prune_end_lock
-        checks = [
+        chunks = self.num_envs * (self.num_steps // self.bptt_chunk) if self.bptt_chunk >= 1 else 0
+        checks = [  # (holds, field, what it must be)
+            (self.run_name is None or (self.run_name.strip() not in ("", ".", "..")
+                                       and "/" not in self.run_name and "\\" not in self.run_name),
+             "run_name", "must be a plain folder name"),
             (self.device in ("cpu", "cuda", "auto") or self.device.startswith("cuda:"), "device",
              "must be cpu, cuda, cuda:N or auto"),
+            (self.seed >= 0, "seed", "must be >= 0"),
+            (self.torch_threads >= 1, "torch_threads", "must be >= 1"),
             (self.iterations >= 1, "iterations", "must be >= 1"),
             (self.num_envs >= 1, "num_envs", "must be >= 1"),
+            (self.num_steps >= 1, "num_steps", "must be >= 1"),
             (self.bptt_chunk >= 1 and self.num_steps % self.bptt_chunk == 0, "bptt_chunk",
              f"must divide num_steps ({self.num_steps})"),
-            (self.update_epochs >= 1 and self.num_minibatches >= 1, "update_epochs",
-             "and num_minibatches must be >= 1"),
+            (self.hidden_size >= 1, "hidden_size", "must be >= 1"),
+            (self.critic_hidden >= 1, "critic_hidden", "must be >= 1"),
             (self.learning_rate > 0, "learning_rate", "must be > 0"),
-            (0 <= self.gamma <= 1 and 0 <= self.gae_lambda <= 1, "gamma", "and gae_lambda must lie in [0, 1]"),
-            (self.hidden_size >= 1 and self.critic_hidden >= 1, "hidden_size", "must be >= 1"),
-            (0.0 <= self.initial_sparsity <= self.final_sparsity < 1.0, "final_sparsity",
-             "must satisfy 0 <= initial_sparsity <= final_sparsity < 1"),
+            (0 <= self.gamma <= 1, "gamma", "must lie in [0, 1]"),
+            (0 <= self.gae_lambda <= 1, "gae_lambda", "must lie in [0, 1]"),
+            (self.update_epochs >= 1, "update_epochs", "must be >= 1"),
+            (1 <= self.num_minibatches <= max(chunks, 1), "num_minibatches",
+             f"must lie in [1, {chunks}] (the BPTT chunks of a rollout: num_envs * num_steps / bptt_chunk)"),
+            (self.clip_coef > 0, "clip_coef", "must be > 0"),
+            (self.ent_coef >= 0, "ent_coef", "must be >= 0"),
+            (self.vf_coef > 0, "vf_coef", "must be > 0"),
+            (self.max_grad_norm > 0, "max_grad_norm", "must be > 0"),
+            (0.0 <= self.initial_sparsity <= self.final_sparsity, "initial_sparsity",
+             "must lie in [0, final_sparsity]"),
+            (0.0 <= self.final_sparsity < 1.0, "final_sparsity", "must lie in [0, 1)"),
+            (self.prune_warmup >= 0, "prune_warmup", "must be >= 0"),
+            (self.prune_end_lock >= 0, "prune_end_lock", "must be >= 0"),
             (self.prune_every >= 1, "prune_every", "must be >= 1"),
+            (self.poly_power > 0, "poly_power", "must be > 0"),
+            (self.harmonic_amplitude >= 0, "harmonic_amplitude", "must be >= 0"),
             (self.harmonic_period > 0, "harmonic_period", "must be > 0"),
+            (self.harmonic_decay >= 0, "harmonic_decay", "must be >= 0"),
+            (self.harmonic_stretch >= 0, "harmonic_stretch", "must be >= 0"),
             (self.finetune_iterations >= 0, "finetune_iterations", "must be >= 0"),
             (self.lottery_cycles >= 1, "lottery_cycles", "must be >= 1"),
             (self.lottery_rate is None or 0 < self.lottery_rate < 1, "lottery_rate", "must lie in (0, 1)"),
-            (self.swamp_particles >= 1 and self.colt_splits >= 1, "swamp_particles", "and colt_splits must be >= 1"),
+            (self.swamp_particles >= 1, "swamp_particles", "must be >= 1"),
+            (self.colt_splits >= 1, "colt_splits", "must be >= 1"),
             (not (self.init_from and self.pruning), "init_from",
              "holds its masks fixed: it cannot be combined with a prune_schedule"),
+            (self.eval_every >= 0, "eval_every", "must be >= 0 (0: only at the end)"),
+            (self.eval_episodes >= 1, "eval_episodes", "must be >= 1"),
+            (self.eval_seed >= 0, "eval_seed", "must be >= 0"),
+            (self.checkpoint_every >= 1, "checkpoint_every", "must be >= 1"),
         ]
         for ok, name, message in checks:
             if not ok:
@@ -265,6 +293,9 @@ def load_run_config(run_dir: Path | str) -> TrainConfig:
     if not path.is_file():
         raise ValueError(f"{run_dir} is not a run folder (no config.json)")
     try:
-        return TrainConfig.from_dict(json.loads(path.read_text()))
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path} is not valid JSON: {e}") from e
+        values = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path} is not valid JSON: {e}") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{path} must hold a JSON object of config keys, got {type(values).__name__}")
+    return TrainConfig.from_dict(values)

@@ -14,12 +14,13 @@ import torch
 from envs.dsa import DSACore
 from marl_prune.learner.checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
 from marl_prune.learner.config import TrainConfig, load_run_config
+from marl_prune.learner.run_folder import CHECKPOINT
 from marl_prune.models.critics import CentralCritic
 from marl_prune.models.recurrent import RecurrentAgents
 from marl_prune.pruning import MaskSet, prunable_weights
 
-CHECKPOINT = Path("checkpoints") / "latest.pt"
-"""Where a run folder keeps its checkpoint."""
+__all__ = ["CHECKPOINT", "RunResult", "Progress", "actor_prunable_weights", "build_models", "load_ticket",
+           "load_trained_actors", "resolve_device", "save_ticket"]
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,11 @@ def load_trained_actors(run_dir: Path | str) -> tuple[RecurrentAgents, TrainConf
     checkpoint = load_checkpoint(Path(run_dir) / CHECKPOINT,
                                  expected_format=(CHECKPOINT_FORMAT, "marl_prune/checkpoint-v1"))
     actors, _ = build_models(config, DSACore(config.env_config()))
-    actors.load_state_dict(checkpoint["actors"])
+    try:
+        actors.load_state_dict(checkpoint["actors"])
+    except (KeyError, RuntimeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"the checkpoint of {run_dir} does not fit its config.json ({first})") from None
     return actors.eval(), config
 
 

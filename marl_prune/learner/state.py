@@ -3,7 +3,7 @@ the one place that defines what a checkpoint holds (:meth:`TrainState.state_dict
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -68,6 +68,8 @@ class TrainState:
     """Per copy: the hidden states are reset before the next slot (an episode starts)."""
     iteration: int = 0
     global_step: int = 0
+    last_metrics: dict[str, float] = field(default_factory=dict)
+    """The scalars of the last iteration (kept so that a resume after it loses none)."""
 
     @classmethod
     def create(cls, config: TrainConfig) -> TrainState:
@@ -126,10 +128,19 @@ class TrainState:
             "actor_h": self.actor_h.cpu(),
             "critic_h": self.critic_h.cpu() if self.critic_h is not None else None,
             "starting": self.starting.cpu(),
+            "last_metrics": dict(self.last_metrics),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Continue from :meth:`state_dict` of the same config."""
+        """Continue from :meth:`state_dict` of the same config; a checkpoint that does not fit
+        (another architecture, another format) raises ValueError."""
+        try:
+            self._load(state)
+        except (KeyError, RuntimeError, TypeError, ValueError) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ValueError(f"the checkpoint does not fit this run's config ({first})") from None
+
+    def _load(self, state: dict[str, Any]) -> None:
         self.actors.load_state_dict(state["actors"])
         self.critic.load_state_dict(state["critic"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -146,3 +157,4 @@ class TrainState:
         self.critic_h = state["critic_h"].to(self.device) if state["critic_h"] is not None else None
         self.starting = state["starting"].to(self.device)
         self.iteration, self.global_step = int(state["iteration"]), int(state["global_step"])
+        self.last_metrics = {k: float(v) for k, v in state["last_metrics"].items()}

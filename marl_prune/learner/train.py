@@ -14,39 +14,24 @@ prune, logging, a periodic evaluation and a checkpoint. The x-axis of every curv
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import shutil
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from torch.utils.tensorboard import SummaryWriter
 
 from marl_prune.learner.checkpoint import load_checkpoint, save_checkpoint
-from marl_prune.learner.config import TrainConfig, load_run_config, save_config, write_atomically
+from marl_prune.learner.config import TrainConfig, save_config, write_atomically
 from marl_prune.learner.evaluation import evaluate_actors, oracle_utility
 from marl_prune.learner.ppo import UpdateSettings, ppo_update
 from marl_prune.learner.rollout import collect_rollout
-from marl_prune.learner.runs import CHECKPOINT, Progress, RunResult
+from marl_prune.learner.run_folder import RunConflict, RunFolder
+from marl_prune.learner.runs import Progress, RunResult
 from marl_prune.learner.state import TrainState
 from marl_prune.pruning import GradualPruner
-
-
-def _open_run(config: TrainConfig | None, resume_from: Path | str | None) -> tuple[Path, TrainState]:
-    """A new run folder and a fresh state, or an interrupted run's folder and its checkpoint."""
-    if resume_from is not None:
-        run_dir = Path(resume_from)
-        state = TrainState.create(load_run_config(run_dir))
-        state.load_state_dict(load_checkpoint(run_dir / CHECKPOINT))
-        return run_dir, state
-    if config is None:
-        raise ValueError("train needs a config or a run folder to resume")
-    name = config.run_name or f"{config.scenario}__{config.critic}__s{config.seed}__{int(time.time())}"
-    run_dir = Path(config.runs_dir) / name
-    if (run_dir / "config.json").exists():
-        raise ValueError(f"run folder {run_dir} exists already: resume it with --resume {run_dir}")
-    run_dir.mkdir(parents=True)
-    save_config(config, run_dir / "config.json")
-    return run_dir, TrainState.create(config)
 
 
 def sparsity_metrics(pruner: GradualPruner, per_agent: bool) -> dict[str, float]:
@@ -103,35 +88,39 @@ def train_iteration(ts: TrainState, settings: UpdateSettings, oracle: float) -> 
     return metrics
 
 
-def train(config: TrainConfig | None, resume_from: Path | str | None = None) -> RunResult:
-    """Train and evaluate; the final metrics are also written to ``metrics.json``.
-
-    With ``resume_from`` (a run folder; ``config`` is then read from it) the run continues
-    from its last checkpoint and ends with exactly the numbers of an uninterrupted run.
-    """
-    run_dir, ts = _open_run(config, resume_from)
+def _run(folder: RunFolder, ts: TrainState, fresh: bool) -> RunResult:
+    """Train from where ``ts`` stands to the end, evaluate, write ``metrics.json``. A fresh
+    run empties the folder first; a resumed one drops the TensorBoard points after its
+    checkpoint (and re-logs the checkpointed iteration's, when only the evaluation was left)."""
     config = ts.config
+    total = config.iterations + config.finetune_iterations
+    if fresh:
+        folder.clear()
+    save_config(config, folder.config_path)
     settings = UpdateSettings.from_config(config)
     oracle = oracle_utility(config)
-    resumed = resume_from is not None
-    writer = SummaryWriter(str(run_dir), purge_step=ts.global_step if resumed else None)
-    if not resumed:
+    done = ts.iteration == total
+    purge = None if fresh else ts.global_step if done else ts.global_step + 1
+    writer = SummaryWriter(str(folder.path), purge_step=purge)
+    if fresh:
         writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" +
                         "\n".join(f"|{k}|{v}|" for k, v in config.to_dict().items()))
-    total = config.iterations + config.finetune_iterations
+    elif done:
+        for key, value in ts.last_metrics.items():
+            writer.add_scalar(key, value, ts.global_step)
     progress = Progress(total, enabled=config.progress)
-    metrics: dict[str, float] = {}
     while ts.iteration < total:
-        metrics = train_iteration(ts, settings, oracle)
-        for key, value in metrics.items():
+        ts.last_metrics = train_iteration(ts, settings, oracle)
+        for key, value in ts.last_metrics.items():
             writer.add_scalar(key, value, ts.global_step)
         if config.eval_every and ts.iteration % config.eval_every == 0 and ts.iteration < total:
             for key, value in evaluate_actors(ts.actors, config, oracle).items():
                 writer.add_scalar(key, value, ts.global_step)
-        progress.update(ts.iteration, metrics["charts/SPS"], metrics["charts/utility"],
-                        metrics["charts/utility_vs_oracle"])
+        progress.update(ts.iteration, ts.last_metrics["charts/SPS"], ts.last_metrics["charts/utility"],
+                        ts.last_metrics["charts/utility_vs_oracle"])
         if ts.iteration % config.checkpoint_every == 0 or ts.iteration == total:
-            save_checkpoint(ts.state_dict(), run_dir / CHECKPOINT)
+            writer.flush()  # every point up to the checkpoint is on disk before it
+            save_checkpoint(ts.state_dict(), folder.checkpoint_path)
     progress.close()
 
     final = evaluate_actors(ts.actors, config, oracle)
@@ -141,22 +130,100 @@ def train(config: TrainConfig | None, resume_from: Path | str | None = None) -> 
     if ts.pruners:
         final.update({k: v for k, v in sparsity_metrics(ts.pruners[0], ts.actors.stacks == ts.actors.n_agents).items()
                       if k != "sparsity/target"})
-    result = {**final, "eval/oracle_utility": oracle, "train/utility": metrics.get("charts/utility", float("nan")),
-              "global_step": ts.global_step}
-    write_atomically(run_dir / "metrics.json", json.dumps(result, indent=2) + "\n")
-    return RunResult(run_dir, result)
+    result = {**final, "eval/oracle_utility": oracle,
+              "train/utility": ts.last_metrics.get("charts/utility", float("nan")), "global_step": ts.global_step}
+    write_atomically(folder.metrics_path, json.dumps(result, indent=2) + "\n")
+    return RunResult(folder.path, result)
 
 
-def train_or_resume(config: TrainConfig) -> RunResult:
-    """A named run's result: read when it finished, resumed from its checkpoint when it was
-    interrupted, started afresh otherwise (also when it died before its first checkpoint)."""
+def _restored(folder: RunFolder, config: TrainConfig) -> TrainState:
+    state = TrainState.create(config)
+    state.load_state_dict(load_checkpoint(folder.checkpoint_path))
+    return state
+
+
+def train(config: TrainConfig, overwrite: bool = False) -> RunResult:
+    """Train a new run in its own folder and evaluate it (the metrics are also written to
+    ``metrics.json``). An unnamed run gets ``{scenario}__{critic}__s{seed}__{unix time}``.
+
+    The folder must be new, or hold the same config and no checkpoint (a start that failed);
+    anything else is an error that says what to do. With ``overwrite`` a folder that holds
+    another config is emptied first.
+    """
     if config.run_name is None:
-        raise ValueError("train_or_resume needs a run_name")
-    run_dir = Path(config.runs_dir) / config.run_name
-    if (run_dir / "metrics.json").exists():
-        return RunResult(run_dir, json.loads((run_dir / "metrics.json").read_text()))
-    if (run_dir / CHECKPOINT).exists():
-        return train(None, resume_from=run_dir)
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-    return train(config)
+        config = dataclasses.replace(
+            config, run_name=f"{config.scenario}__{config.critic}__s{config.seed}__{int(time.time())}")
+    folder = RunFolder.of(config)
+    with folder.lock():
+        stage = folder.claim(config, overwrite)
+        if stage == "interrupted":
+            raise RunConflict(f"run {folder.path} was interrupted: continue it with --resume {folder.path}")
+        if stage == "finished":
+            raise RunConflict(f"run {folder.path} has finished already (see its metrics.json): nothing to do")
+        return _run(folder, TrainState.create(config), fresh=True)
+
+
+RESUME_CHANGES = ("iterations", "finetune_iterations", "progress", "checkpoint_every")
+"""What ``resume`` may change: a longer run (``iterations`` for runs without a pruning
+schedule, ``finetune_iterations`` for any), the progress line, the checkpoint interval."""
+
+
+def _extended(config: TrainConfig, changes: dict[str, Any], done: int) -> TrainConfig:
+    """``config`` with the ``changes`` a resume allows, or ValueError naming what it does not."""
+    frozen = sorted(k for k, v in changes.items() if k not in RESUME_CHANGES and getattr(config, k) != v)
+    if frozen:
+        raise ValueError(f"--resume continues a run as it was configured; it cannot change {', '.join(frozen)} "
+                         f"(it can change {', '.join(RESUME_CHANGES)})")
+    new = dataclasses.replace(config, **changes)
+    if new.iterations != config.iterations and (config.pruning or new.iterations < config.iterations):
+        raise ValueError("--resume can raise iterations of a run without a pruning schedule only (the schedule is "
+                         f"laid over them): got {new.iterations} for {config.iterations}; "
+                         "extend a pruned run with --finetune-iterations")
+    if new.finetune_iterations < config.finetune_iterations or new.iterations + new.finetune_iterations < done:
+        raise ValueError(f"--resume cannot shorten a run: it has done {done} of "
+                         f"{config.iterations + config.finetune_iterations} iterations")
+    return new
+
+
+def resume(run_dir: Path | str, changes: dict[str, Any] | None = None) -> RunResult:
+    """Continue a run from its last checkpoint, to exactly the numbers of an uninterrupted run.
+
+    A run that never reached a checkpoint starts from the beginning; a finished run is left as
+    it is (a note says so) unless ``changes`` extend it (see :data:`RESUME_CHANGES`).
+    """
+    folder = RunFolder(run_dir)
+    with folder.lock():
+        stage = folder.stage()
+        if stage == "new":
+            raise ValueError(f"{run_dir} is not a run folder (no config.json)")
+        config = folder.config()
+        if stage == "started":
+            print(f"note: {folder.path} has no checkpoint yet: starting it from the beginning", file=sys.stderr)
+            return _run(folder, TrainState.create(_extended(config, changes or {}, 0)), fresh=True)
+        state = _restored(folder, config)
+        new = _extended(config, changes or {}, state.iteration)
+        if stage == "finished" and new.iterations + new.finetune_iterations == state.iteration:
+            print(f"note: {folder.path} has finished already; nothing to resume, nothing changed", file=sys.stderr)
+            return RunResult(folder.path, folder.metrics())
+        if new != config:
+            state.config = new
+            folder.metrics_path.unlink(missing_ok=True)  # the run is no longer finished
+        return _run(folder, state, fresh=False)
+
+
+def train_or_resume(config: TrainConfig, overwrite: bool = False) -> RunResult:
+    """A named run's result: read when it finished, resumed when it was interrupted, started
+    otherwise; what sweeps call, so that running a sweep again continues it. A folder that
+    holds another config is an error naming the differences; ``overwrite`` replaces it."""
+    folder = RunFolder.of(config)
+    with folder.lock():
+        stage = folder.claim(config, overwrite)
+        if stage == "finished":
+            try:
+                return RunResult(folder.path, folder.metrics())
+            except ValueError as e:
+                print(f"note: {e}: evaluating the run again", file=sys.stderr)
+                stage = "interrupted" if folder.checkpoint_path.is_file() else "started"
+        if stage == "interrupted":
+            return _run(folder, _restored(folder, config), fresh=False)
+        return _run(folder, TrainState.create(config), fresh=True)

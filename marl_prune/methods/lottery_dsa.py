@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import torch
 from envs.dsa import DSACore
 from marl_prune.learner.config import TrainConfig, save_config, write_atomically
 from marl_prune.learner.evaluation import evaluate_actors, oracle_utility
+from marl_prune.learner.run_folder import RunFolder
 from marl_prune.learner.runs import (
     CHECKPOINT,
     RunResult,
@@ -59,17 +61,32 @@ class _RunTrainer:
         self.history.append({"run": name, **json.loads((sub_dir / "metrics.json").read_text())})
 
 
-def run_lottery(config: TrainConfig) -> RunResult:
+def run_lottery(config: TrainConfig, overwrite: bool = False) -> RunResult:
     """Run ``config.prune_method`` (imp, swamp or colt) on the DSA actors; returns the final
-    evaluation of the last model (SWAMP: the particle average; COLT: learner 0)."""
+    evaluation of the last model (SWAMP: the particle average; COLT: learner 0).
+
+    Running it again continues it: finished sub-runs are read, an interrupted one resumed. A
+    folder holding another config is an error naming the differences; ``overwrite`` replaces it."""
     method = config.prune_method
     if method not in ("imp", "swamp", "colt"):
         raise ValueError(f"run_lottery handles imp, swamp and colt, not {method!r}")
-    name = config.run_name or f"{config.scenario}__{method}__s{config.seed}__{int(time.time())}"
-    run_dir = Path(config.runs_dir) / name
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if not (run_dir / "config.json").exists():
-        save_config(config, run_dir / "config.json")
+    if config.run_name is None:
+        name = f"{config.scenario}__{method}__s{config.seed}__{int(time.time())}"
+        config = dataclasses.replace(config, run_name=name)
+    folder = RunFolder.of(config)
+    with folder.lock():
+        if folder.claim(config, overwrite) == "finished":
+            try:
+                metrics = folder.metrics()
+                return RunResult(folder.path, {k: v for k, v in metrics.items() if isinstance(v, (int, float))})
+            except ValueError as e:
+                print(f"note: {e}: evaluating the run again", file=sys.stderr)
+        save_config(config, folder.config_path)
+        return _run_lottery(config, folder.path)
+
+
+def _run_lottery(config: TrainConfig, run_dir: Path) -> RunResult:
+    method = config.prune_method
 
     torch.manual_seed(int_seed(seed_streams(config.seed)["init"]))  # the dense run's initial weights
     core = DSACore(config.env_config())
