@@ -27,10 +27,15 @@ class DSAPolicy(Protocol):
 
 
 def expected_best_level(config: DSAConfig) -> int:
-    """The level with the highest net reward on a link of median (0 dB) gain."""
+    """The level with the highest net reward on a link of median (0 dB) gain (v1: a level
+    below the decoding threshold earns nothing, and with the ``packets`` reward a delivery is
+    worth one packet whatever its rate)."""
     levels = np.asarray(config.snr_levels_db)
     power = 10.0 ** (levels / 10.0)
-    net = np.log2(1.0 + power) - config.power_cost * power / power[-1]
+    threshold = getattr(config, "min_snr_db", None)
+    decodes = levels >= threshold if threshold is not None else np.ones(len(levels), dtype=bool)
+    gain = np.ones(len(levels)) if getattr(config, "reward", "rate") == "packets" else np.log2(1.0 + power)
+    net = np.where(decodes, gain, 0.0) - config.power_cost * power / power[-1]
     return int(np.argmax(net))
 
 
@@ -40,6 +45,7 @@ class SlottedAloha:
 
     With ``stay_on_success`` it becomes the adaptive rule "stay on success, hop on failure":
     a user whose last transmission got through repeats it; the others behave as ALOHA.
+    With packet queues (``dsa_v1`` traffic) only users with a packet contend.
     """
 
     def __init__(self, p: float = 1.0, level: int | None = None, stay_on_success: bool = False):
@@ -51,7 +57,8 @@ class SlottedAloha:
         level = expected_best_level(core.config) if self.level is None else self.level
         if not 0 <= level < core.n_levels:
             raise ValueError(f"level must lie in [0, {core.n_levels}), got {level}")
-        return {"rng": rng, "level": level, "K": core.n_channels, "L": core.n_levels}
+        gate = getattr(core, "queue_index", None) if getattr(core.config, "traffic", False) else None
+        return {"rng": rng, "level": level, "K": core.n_channels, "L": core.n_levels, "gate": gate}
 
     def __call__(self, obs: np.ndarray, state: dict[str, Any]) -> tuple[np.ndarray, Any]:
         rng, K, L = state["rng"], state["K"], state["L"]
@@ -65,6 +72,8 @@ class SlottedAloha:
             last_action = obs[..., :n_actions].argmax(axis=-1)
             acked = obs[..., n_actions] > 0.5
             actions = np.where(acked, last_action, actions)
+        if state["gate"] is not None:  # an empty queue has nothing to send
+            actions = np.where(obs[..., state["gate"]] > 0, actions, 0)
         return actions.astype(np.int64), state
 
 

@@ -11,6 +11,7 @@ genie oracle and the per-slot comparisons in the tests rely on that.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,8 +30,28 @@ METRICS = (
 """Per-slot team metrics returned by :meth:`DSACore.step` (each of shape ``(B,)``)."""
 
 
+@dataclass(frozen=True)
+class Contention:
+    """The outcome of one slot's transmissions, per user ``(B, N)``."""
+
+    transmit: np.ndarray
+    level: np.ndarray
+    chan_flat: np.ndarray
+    """Index of the user's channel in the flattened ``(B, K)`` channel arrays."""
+    others: np.ndarray
+    """Other users transmitting on the user's channel."""
+    pu_hit: np.ndarray
+    snr_db: np.ndarray
+    sinr: np.ndarray
+    success: np.ndarray
+    collision: np.ndarray
+
+
 class DSACore:
     """B copies of a DSA network.
+
+    ``metrics`` are the team metrics of every slot; those in ``episode_metrics`` describe the
+    episode so far (an evaluation keeps their value at its end rather than averaging them).
 
     Example::
 
@@ -48,6 +69,7 @@ class DSACore:
         self.n_users, self.n_channels, self.n_levels = N, K, L
         self.n_actions = config.n_actions
         self.obs_dim = self.n_actions + 2 + int(config.include_slot_fraction)
+        self.slot_index = self.n_actions + 2  # where the slot fraction is, when observed
         self.state_dim = N * self.obs_dim + K + N * K + 1
 
         self.level_db = np.asarray(config.snr_levels_db, dtype=np.float64)
@@ -65,6 +87,8 @@ class DSACore:
         self._user_base = (np.arange(B * N) * self.obs_dim).reshape(B, N)
         self._chan_base = (np.arange(B) * K)[:, None]
 
+        self.metrics: tuple[str, ...] = METRICS
+        self.episode_metrics: tuple[str, ...] = ("fairness",)
         self.rng = np.random.default_rng()
         self.t = 0
         self.gain_db = np.zeros((B, N, K))
@@ -155,13 +179,33 @@ class DSACore:
         Returns ``(obs, rewards, truncated, info)``: observations ``(B, N, obs_dim)``,
         rewards ``(B, N)``, whether the episode ended (all copies at once), and ``info`` with
         per-user arrays ``success``, ``collision``, ``transmit``, ``rate``, ``snr_db`` (B, N) and
-        the team metrics of :data:`METRICS` (B,).
+        the team metrics of :attr:`metrics` (B,).
         """
         if self._needs_reset:
             raise RuntimeError("the episode is over (or never started): call reset() first")
         actions = self.validate_actions(actions)
-        cfg, K, L = self.config, self.n_channels, self.n_levels
+        c = self._contend(actions)
+        rate = np.where(c.success, np.log2(1.0 + c.sinr), 0.0)
+        rewards = rate - self._costs(c)
+        self._observe(actions, c.success, c.snr_db)
+        self.cum_throughput += rate
+        info = {
+            "transmit": c.transmit,
+            "success": c.success,
+            "collision": c.collision,
+            "rate": rate,
+            "snr_db": np.where(c.transmit, c.snr_db, 0.0),
+            **self._team_metrics(rewards, c.transmit, c.success, c.collision, c.chan_flat),
+        }
+        self._advance()
+        truncated = self.t >= self.config.max_cycles
+        self._needs_reset = truncated
+        return self.obs.copy(), rewards, truncated, info
 
+    def _contend(self, actions: np.ndarray) -> Contention:
+        """Who transmits where at what SNR, and whose transmission gets through the channel
+        (no other user or active primary user there; or, with capture, a high enough SINR)."""
+        K, L = self.n_channels, self.n_levels
         transmit = actions > 0
         code = np.maximum(actions - 1, 0)
         channel, level = code // L, code % L
@@ -186,45 +230,35 @@ class DSACore:
             sinr = snr / (1.0 + interference)
             success = transmit & ~pu_hit & (sinr >= self.capture_threshold_lin)
         collision = transmit & ~success & ((others > 0) | pu_hit)
-        rate = np.where(success, np.log2(1.0 + sinr), 0.0)
-        rewards = (
-            rate
-            - np.where(transmit, self.level_cost[level], 0.0)
-            - cfg.collision_penalty * (collision & ~pu_hit)
-            - cfg.pu_penalty * pu_hit
-        )
+        return Contention(transmit, level, chan_flat, others, pu_hit, snr_db, sinr, success, collision)
 
-        # Next observation: own last action, ACK, observed SNR (0 unless it got through).
+    def _costs(self, c: Contention) -> np.ndarray:
+        """Power cost of every transmission, and the collision and primary-user penalties."""
+        cfg = self.config
+        return (np.where(c.transmit, self.level_cost[c.level], 0.0)
+                + cfg.collision_penalty * (c.collision & ~c.pu_hit)
+                + cfg.pu_penalty * c.pu_hit)
+
+    def _observe(self, actions: np.ndarray, ack: np.ndarray, snr_db: np.ndarray) -> None:
+        """Next observation: own last action, ACK, observed SNR (0 unless it got through); and
+        the slot counter moves on."""
+        cfg = self.config
         obs = self.obs
         obs.fill(0.0)
         obs.ravel()[self._user_base + actions] = 1.0
-        obs[:, :, self.n_actions] = success
-        obs[:, :, self.n_actions + 1] = np.where(
-            success, np.clip(snr_db / cfg.snr_obs_scale_db, -1.0, 1.0), 0.0
-        )
+        obs[:, :, self.n_actions] = ack
+        obs[:, :, self.n_actions + 1] = np.where(ack, np.clip(snr_db / cfg.snr_obs_scale_db, -1.0, 1.0), 0.0)
         self.t += 1
         if cfg.include_slot_fraction:
-            obs[:, :, self.n_actions + 2] = self.t / cfg.max_cycles
+            obs[:, :, self.slot_index] = self.t / cfg.max_cycles
 
-        self.cum_throughput += rate
-        info = {
-            "transmit": transmit,
-            "success": success,
-            "collision": collision,
-            "rate": rate,
-            "snr_db": np.where(transmit, snr_db, 0.0),
-            **self._team_metrics(rewards, transmit, success, collision, chan_flat),
-        }
-
-        # Exogenous dynamics for the next slot: drawn unconditionally (see module docstring).
+    def _advance(self) -> None:
+        """Exogenous dynamics for the next slot: drawn unconditionally (see module docstring)."""
+        cfg = self.config
         if self.pu_mask.any():
             u = self.rng.random(self.pu_on.shape)
             self.pu_on = np.where(self.pu_on, u >= cfg.pu_p_off, u < cfg.pu_p_on) & self.pu_mask
         self._draw_fading()
-
-        truncated = self.t >= cfg.max_cycles
-        self._needs_reset = truncated
-        return obs.copy(), rewards, truncated, info
 
     def _team_metrics(
         self,

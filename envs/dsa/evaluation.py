@@ -9,30 +9,35 @@ import numpy as np
 
 from envs.dsa.baselines import DSAPolicy, GenieOracle, SlottedAloha
 from envs.dsa.config import DSAConfig
-from envs.dsa.core import METRICS, DSACore
+from envs.dsa.versions import make_core
 
 
 @dataclass
 class EvalResult:
     """Per-episode metrics of an evaluation (each array has one value per episode).
 
-    Every metric but ``fairness`` is the episode's mean over slots; ``fairness`` is Jain's
-    index of the users' throughput over the whole episode. ``slot_utility`` keeps the team
-    reward of every slot, shape ``(M, max_cycles)``.
+    Every metric is the episode's mean over slots, but for the core's episode metrics (Jain
+    ``fairness`` of the whole episode's throughput; with v1 also the mean ``delay``, the
+    ``drop_rate`` and the ``alpha_fair`` utility), which are their value at the episode's end.
+    ``slot_utility`` keeps the team reward of every slot, shape ``(M, max_cycles)``. A metric
+    that is undefined in an episode (the delay when nothing was delivered) is NaN there, and
+    left out of the mean.
     """
 
     episodes: dict[str, np.ndarray]
     slot_utility: np.ndarray
 
     def mean(self, metric: str = "utility") -> float:
-        return float(self.episodes[metric].mean())
+        values = self.episodes[metric]
+        return float(np.nanmean(values)) if not np.isnan(values).all() else float("nan")
 
     def std(self, metric: str = "utility") -> float:
-        return float(self.episodes[metric].std(ddof=1)) if len(self.episodes[metric]) > 1 else 0.0
+        values = self.episodes[metric][~np.isnan(self.episodes[metric])]
+        return float(values.std(ddof=1)) if len(values) > 1 else 0.0
 
     def ci95(self, metric: str = "utility") -> float:
         """Half-width of a normal-approximation 95% confidence interval of the mean."""
-        return 1.96 * self.std(metric) / np.sqrt(len(self.episodes[metric]))
+        return 1.96 * self.std(metric) / np.sqrt(max(int((~np.isnan(self.episodes[metric])).sum()), 1))
 
     def summary(self) -> dict[str, tuple[float, float]]:
         """``{metric: (mean, std)}`` over episodes."""
@@ -57,23 +62,24 @@ def evaluate(
     rounds = -(-episodes // batch)
     env_seeds, policy_seed = np.random.SeedSequence(seed).spawn(2)
     policy_rng = np.random.default_rng(policy_seed)
-    core = DSACore(config, num_envs=batch)
-    per_metric: dict[str, list[np.ndarray]] = {m: [] for m in METRICS}
+    core = make_core(config, num_envs=batch)
+    metrics, at_end = core.metrics, core.episode_metrics
+    per_metric: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
     slot_utility = []
     for round_seed in env_seeds.spawn(rounds):
         obs = core.reset(seed=round_seed)
         state = policy.initial_state(core, policy_rng)
-        sums = {m: np.zeros(batch) for m in METRICS}
+        sums = {m: np.zeros(batch) for m in metrics}
         trace = []
         truncated = False
         while not truncated:
             actions, state = policy(obs, state)
             obs, _, truncated, info = core.step(actions)
-            for m in METRICS:
+            for m in metrics:
                 sums[m] += info[m]
             trace.append(info["utility"])
-        for m in METRICS:
-            per_metric[m].append(info[m] if m == "fairness" else sums[m] / core.t)
+        for m in metrics:
+            per_metric[m].append(info[m] if m in at_end else sums[m] / core.t)
         slot_utility.append(np.stack(trace, axis=1))
     return EvalResult(
         episodes={m: np.concatenate(v)[:episodes] for m, v in per_metric.items()},

@@ -9,7 +9,9 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from envs.dsa.config import DSAConfig, make_config
-from envs.dsa.core import METRICS, DSACore
+from envs.dsa.config_v1 import make_config_v1
+from envs.dsa.core import DSACore
+from envs.dsa.versions import make_core
 
 
 class DSAParallelEnv(ParallelEnv):
@@ -19,6 +21,7 @@ class DSAParallelEnv(ParallelEnv):
     """
 
     metadata = {"name": "dsa_v0", "render_modes": ["human", "ansi"], "is_parallelizable": True}
+    make_config = staticmethod(make_config)
 
     def __init__(
         self,
@@ -31,9 +34,9 @@ class DSAParallelEnv(ParallelEnv):
                 f"render_mode must be None or one of {self.metadata['render_modes']}, "
                 f"got {render_mode!r}"
             )
-        self.config = make_config(scenario, **overrides)
+        self.config = self.make_config(scenario, **overrides)
         self.render_mode = render_mode
-        self.core = DSACore(self.config, num_envs=1)
+        self.core = make_core(self.config, num_envs=1)
         self.possible_agents = [f"user_{i}" for i in range(self.config.n_users)]
         self.agents: list[str] = []
         # Built once: PettingZoo requires the same space object on every call.
@@ -85,7 +88,8 @@ class DSAParallelEnv(ParallelEnv):
         obs, rewards, truncated, info = self.core.step(joint)
         self._last = {"actions": joint[0], **{k: v[0] for k, v in info.items()}}
 
-        team = {m: float(info[m][0]) for m in METRICS}
+        # an undefined metric (the delay before any delivery) is None, which compares equal
+        team = {m: None if np.isnan(info[m][0]) else float(info[m][0]) for m in self.core.metrics}
         out_obs, out_rew, out_term, out_trunc, out_info = {}, {}, {}, {}, {}
         for i, agent in enumerate(self.agents):
             out_obs[agent] = obs[0, i]
@@ -96,6 +100,7 @@ class DSAParallelEnv(ParallelEnv):
                 "success": bool(info["success"][0, i]),
                 "collision": bool(info["collision"][0, i]),
                 "rate": float(info["rate"][0, i]),
+                **({"delivered": bool(info["delivered_by_user"][0, i])} if "delivered_by_user" in info else {}),
                 **team,
             }
         if truncated:
@@ -118,6 +123,16 @@ class DSAParallelEnv(ParallelEnv):
         pass
 
 
+class DSAParallelEnvV1(DSAParallelEnv):
+    """``dsa_v1`` as a PettingZoo parallel environment (see :mod:`envs.dsa_v1`)."""
+
+    metadata = {"name": "dsa_v1", "render_modes": ["human", "ansi"], "is_parallelizable": True}
+    make_config = staticmethod(make_config_v1)
+
+    def __init__(self, scenario: str | DSAConfig = "traffic", render_mode: str | None = None, **overrides: Any):
+        super().__init__(scenario, render_mode=render_mode, **overrides)
+
+
 def render_slot(core: DSACore, last: dict[str, np.ndarray] | None) -> str:
     """A readable table of the last slot of copy 0 (``ansi`` and ``human`` render modes)."""
     cfg = core.config
@@ -126,7 +141,8 @@ def render_slot(core: DSACore, last: dict[str, np.ndarray] | None) -> str:
     if last is None:
         lines.append("(no slot played yet)")
         return "\n".join(lines)
-    lines.append(f"{'user':>8} {'action':>12} {'result':>9} {'SNR dB':>7} {'rate':>6}")
+    queues = getattr(core, "queues", None) if getattr(cfg, "traffic", False) else None
+    lines.append(f"{'user':>8} {'action':>12} {'result':>9} {'SNR dB':>7} {'rate':>6}" + (" queue" if queues else ""))
     for i, a in enumerate(last["actions"]):
         if a == 0:
             what, result = "idle", "-"
@@ -135,7 +151,8 @@ def render_slot(core: DSACore, last: dict[str, np.ndarray] | None) -> str:
             what = f"ch{k} lvl{lvl}"
             result = "OK" if last["success"][i] else ("COLLISION" if last["collision"][i] else "FAIL")
         snr = f"{last['snr_db'][i]:7.1f}" if a else f"{'':7}"
-        lines.append(f"{'user_' + str(i):>8} {what:>12} {result:>9} {snr} {last['rate'][i]:6.2f}")
+        queue = f" {queues.length[0, i]:5d}" if queues else ""
+        lines.append(f"{'user_' + str(i):>8} {what:>12} {result:>9} {snr} {last['rate'][i]:6.2f}{queue}")
     lines.append(
         f"utility {last['utility']:.2f}  success {last['success_rate']:.2f}  "
         f"collision {last['collision_rate']:.2f}  fairness {last['fairness']:.2f}"

@@ -1,0 +1,232 @@
+"""The ``dsa_v1`` simulation: v0's vectorised core with packet queues, Markov-modulated bursty
+sources, Gilbert-Elliott links, a decoding threshold and three objectives.
+
+A slot, for every copy at once:
+
+1. users act; transmissions contend as in v0 on the links' current gains (static gain +
+   fading - the Gilbert-Elliott attenuation of a bad link); a transmission received below
+   ``min_snr_db`` fails;
+2. a successful transmission delivers the user's head-of-line packet (with full buffers there
+   always is one; with an empty queue it delivers nothing and still costs power);
+3. the queues drop expired packets, then take the slot's arrivals (a full queue drops them);
+4. the reward: ``rate`` (v0), ``packets`` or ``proportional_fair``;
+5. the exogenous processes move on, drawn whatever the users did: primary users, link
+   states, fading, the sources' ON/OFF states.
+
+The observation adds the user's own queue length / buffer and head-of-line age / deadline
+(full buffers: 1 and 0); the global state adds every queue, source and link state and the
+users' EWMA throughputs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from envs.dsa.config_v1 import DSAConfigV1
+from envs.dsa.core import METRICS, DSACore, jain_fairness
+from envs.dsa.queues import PacketQueues
+
+METRICS_V1 = METRICS + ("delivered", "dropped", "arrived", "fairness_window", "delay", "drop_rate", "alpha_fair",
+                        "geometric_throughput")
+"""v0's team metrics, plus packets delivered / dropped / arrived per slot (summed over users),
+Jain's index over the last ``fairness_window`` slots, the mean delay of the delivered packets,
+the share of arrived packets dropped, the alpha-fair (alpha = 1) utility
+sum_i log(mean throughput_i + alpha_epsilon), and exp(alpha_fair / N), the geometric mean
+throughput; throughput is delivered packets with the ``packets`` reward, the delivered rate
+otherwise."""
+PF_FLOOR = 0.1
+"""The proportional-fair reward divides by max(T, PF_FLOOR), so a starved user's next success
+is worth a lot but not unboundedly much."""
+
+
+class DSACoreV1(DSACore):
+    """B copies of a ``dsa_v1`` network (see the module docstring)."""
+
+    config: DSAConfigV1
+
+    def __init__(self, config: DSAConfigV1, num_envs: int = 1) -> None:
+        if not isinstance(config, DSAConfigV1):
+            raise TypeError(f"DSACoreV1 takes a DSAConfigV1, got {type(config).__name__}")
+        super().__init__(config, num_envs)
+        B, N, K = self.num_envs, self.n_users, self.n_channels
+        self.queue_index = self.n_actions + 2  # queue length, then head-of-line age
+        self.slot_index = self.n_actions + 4
+        self.obs_dim = self.n_actions + 4 + int(config.include_slot_fraction)
+        self.state_dim = N * self.obs_dim + K + N * K + 1 + 3 * N + N * K + N
+        self.metrics = METRICS_V1
+        self.episode_metrics = ("fairness", "delay", "drop_rate", "alpha_fair", "geometric_throughput")
+        self.arrival_rate = np.asarray(config.per_user("arrival_rate"))
+        self.burst_p_on = np.asarray(config.per_user("burst_p_on"))
+        self.burst_p_off = np.asarray(config.per_user("burst_p_off"))
+        self.queues = PacketQueues(B, N, config.buffer, config.deadline)
+        self.source_on = np.ones((B, N), dtype=bool)
+        self.ge_bad = np.zeros((B, N, K), dtype=bool)
+        self.pf_throughput = np.ones((B, N))
+        self.window = np.zeros((B, config.fairness_window, N))
+        self.cum_delivered = np.zeros((B, N))
+        self.cum_delay = np.zeros(B)
+        self.cum_dropped = np.zeros(B)
+        self.cum_arrived = np.zeros(B)
+        self.obs = np.zeros((B, N, self.obs_dim), dtype=np.float32)
+
+    # ----------------------------------------------------------------------------- spaces
+    @property
+    def observation_space(self) -> spaces.Box:
+        """v0's observation, then queue length / buffer and HOL age / deadline (in [0, 1])."""
+        low = np.zeros(self.obs_dim, dtype=np.float32)
+        low[self.n_actions + 1] = -1.0
+        return spaces.Box(low, np.ones(self.obs_dim, dtype=np.float32), dtype=np.float32)
+
+    @property
+    def state_space(self) -> spaces.Box:
+        """v0's state, then every queue, HOL age, source, link state and EWMA throughput."""
+        obs_space = self.observation_space
+        N, K = self.n_users, self.n_channels
+        low = np.concatenate([np.tile(obs_space.low, N), np.zeros(K), -np.ones(N * K), [0.0],
+                              np.zeros(3 * N + N * K + N)]).astype(np.float32)
+        return spaces.Box(low, np.ones(self.state_dim, dtype=np.float32), dtype=np.float32)
+
+    @property
+    def link_gain_db(self) -> np.ndarray:
+        """Gain of every link for the coming slot: static + fading - the bad state's attenuation."""
+        return self.gain_db + self.fading_db - self.config.ge_bad_db * self.ge_bad
+
+    # ------------------------------------------------------------------------------ reset
+    def reset(self, seed: int | np.random.SeedSequence | None = None) -> np.ndarray:
+        super().reset(seed)  # gains, primary users, fading: v0's draws
+        B, N = self.num_envs, self.n_users
+        cfg = self.config
+        self.ge_bad = self.rng.random(self.ge_bad.shape) < cfg.ge_p_bad
+        p_on = self.burst_p_on / np.maximum(self.burst_p_on + self.burst_p_off, 1e-12)
+        self.source_on = self.rng.random((B, N)) < p_on
+        self.queues.clear()
+        self.pf_throughput = np.ones((B, N))
+        self.window.fill(0.0)
+        self.cum_delivered = np.zeros((B, N))
+        self.cum_delay, self.cum_dropped, self.cum_arrived = np.zeros(B), np.zeros(B), np.zeros(B)
+        self._observe_queues()
+        return self.obs.copy()
+
+    # ------------------------------------------------------------------------------- step
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, dict[str, np.ndarray]]:
+        """Play one slot in every copy (see the module docstring); returns v0's
+        ``(obs, rewards, truncated, info)`` with the metrics of :data:`METRICS_V1` and the
+        per-user ``delivered`` packets in ``info``."""
+        if self._needs_reset:
+            raise RuntimeError("the episode is over (or never started): call reset() first")
+        cfg = self.config
+        actions = self.validate_actions(actions)
+        c = self._contend(actions)
+        if cfg.min_snr_db is not None:
+            decoded = c.snr_db >= cfg.min_snr_db
+            c = dataclasses.replace(c, success=c.success & decoded)
+        slot = self.t
+        if cfg.traffic:
+            delivered, delay = self.queues.deliver(c.success, slot)
+            expired = self.queues.expire(slot)
+            arrivals = self.rng.random(self.source_on.shape) < self.arrival_rate * self.source_on
+            dropped = expired | self.queues.arrive(arrivals, slot)
+        else:
+            delivered, delay = c.success, c.success.astype(np.int64)
+            arrivals, dropped = delivered, np.zeros_like(delivered)
+        rate = np.where(delivered, np.log2(1.0 + c.sinr), 0.0)
+        rewards = self._reward(rate, delivered, dropped) - self._costs(c)
+        served = delivered.astype(float) if cfg.reward == "packets" else rate
+        self._account(served, delivered, delay, dropped, arrivals)
+        self._observe(actions, delivered, c.snr_db)
+        self._observe_queues()
+        info = {
+            "transmit": c.transmit,
+            "success": c.success,
+            "collision": c.collision,
+            "rate": rate,
+            "snr_db": np.where(c.transmit, c.snr_db, 0.0),
+            "delivered_by_user": delivered,
+            **self._team_metrics(rewards, c.transmit, c.success, c.collision, c.chan_flat),
+            **self._traffic_metrics(delivered, dropped, arrivals),
+        }
+        self._advance()
+        truncated = self.t >= cfg.max_cycles
+        self._needs_reset = truncated
+        return self.obs.copy(), rewards, truncated, info
+
+    def _reward(self, rate: np.ndarray, delivered: np.ndarray, dropped: np.ndarray) -> np.ndarray:
+        """The objective's gain per user, before costs and penalties (and the EWMA update)."""
+        cfg = self.config
+        if cfg.reward == "packets":
+            return delivered - cfg.drop_cost * dropped - cfg.delay_cost * self.queues.length
+        if cfg.reward == "proportional_fair":
+            gain = rate / np.maximum(self.pf_throughput, PF_FLOOR)
+            self.pf_throughput += (rate - self.pf_throughput) / cfg.pf_window
+            return gain
+        return rate
+
+    def _account(self, served: np.ndarray, delivered: np.ndarray, delay: np.ndarray, dropped: np.ndarray,
+                 arrivals: np.ndarray) -> None:
+        self.cum_throughput += served
+        self.window[:, self.t % self.config.fairness_window] = served
+        self.cum_delivered += delivered
+        self.cum_delay += delay.sum(axis=1)
+        self.cum_dropped += dropped.sum(axis=1)
+        self.cum_arrived += arrivals.sum(axis=1)
+
+    def _observe_queues(self) -> None:
+        """Each user's queue length / buffer and HOL age / deadline before the next slot."""
+        cfg = self.config
+        if cfg.traffic:
+            self.obs[:, :, self.queue_index] = self.queues.length / cfg.buffer
+            self.obs[:, :, self.queue_index + 1] = self.queues.hol_age(self.t) / cfg.deadline
+        else:
+            self.obs[:, :, self.queue_index] = 1.0
+
+    def _traffic_metrics(self, delivered: np.ndarray, dropped: np.ndarray, arrivals: np.ndarray
+                         ) -> dict[str, np.ndarray]:
+        cfg, t = self.config, self.t
+        delivered_total = self.cum_delivered.sum(axis=1)
+        alpha_fair = np.log(self.cum_throughput / max(t, 1) + cfg.alpha_epsilon).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            delay = np.where(delivered_total > 0, self.cum_delay / delivered_total, np.nan)
+            drop_rate = np.where(self.cum_arrived > 0, self.cum_dropped / self.cum_arrived, 0.0)
+        return {
+            "delivered": delivered.sum(axis=1).astype(float),
+            "dropped": dropped.sum(axis=1).astype(float),
+            "arrived": arrivals.sum(axis=1).astype(float),
+            "fairness_window": jain_fairness(self.window.sum(axis=1)),
+            "delay": delay,
+            "drop_rate": drop_rate,
+            "alpha_fair": alpha_fair,
+            "geometric_throughput": np.exp(alpha_fair / self.n_users),
+        }
+
+    def _advance(self) -> None:
+        """v0's exogenous dynamics, then the link states and the sources, drawn every slot."""
+        super()._advance()
+        cfg = self.config
+        u = self.rng.random(self.ge_bad.shape)
+        self.ge_bad = np.where(self.ge_bad, u >= cfg.ge_p_bg, u < cfg.ge_p_gb)
+        u = self.rng.random(self.source_on.shape)
+        self.source_on = np.where(self.source_on, u >= self.burst_p_off, u < self.burst_p_on)
+
+    # ------------------------------------------------------------------------------ state
+    def state(self) -> np.ndarray:
+        """v0's global state, then queues / buffer, HOL ages / deadline, sources ON, links
+        bad, and the EWMA throughputs T / (1 + T)."""
+        B, cfg = self.num_envs, self.config
+        extra = [self.queues.length / cfg.buffer, self.queues.hol_age(self.t) / cfg.deadline, self.source_on,
+                 self.ge_bad.reshape(B, -1), self.pf_throughput / (1.0 + self.pf_throughput)]
+        return np.concatenate([super().state(), *[np.asarray(x, dtype=np.float32) for x in extra]], axis=1)
+
+    # ---------------------------------------------------------------- snapshot / restore
+    _DYNAMIC = DSACore._DYNAMIC + ("ge_bad", "source_on", "pf_throughput", "window", "cum_delivered",
+                                   "cum_delay", "cum_dropped", "cum_arrived")
+
+    def get_state(self) -> dict[str, Any]:
+        return {**super().get_state(), **{f"queue_{k}": v for k, v in self.queues.get_state().items()}}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+        self.queues.set_state({k.removeprefix("queue_"): v for k, v in state.items() if k.startswith("queue_")})

@@ -1,0 +1,77 @@
+"""Packet queues of B x N users, vectorised: first-in first-out ring buffers of arrival slots.
+
+At most one packet arrives per user and slot, so arrival slots in a queue are distinct and
+increase from the head: the head-of-line (HOL) packet is the oldest, and at most one packet
+(the HOL one) can reach the deadline in a slot. Timing, for the slot ``t`` being played:
+
+* a packet that arrives in slot ``s`` (at its end) waits from slot ``s + 1`` on;
+* delivered in slot ``t``, its delay is ``t - s`` slots, at most ``deadline``;
+* after slot ``t`` a packet with ``t - s >= deadline`` is dropped: it could no longer arrive
+  in time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class PacketQueues:
+    """``length`` packets per user (``(B, N)``), their arrival slots in ring buffers."""
+
+    def __init__(self, batch: int, users: int, capacity: int, deadline: int):
+        self.capacity, self.deadline = capacity, deadline
+        self.stamp = np.zeros((batch, users, capacity), dtype=np.int64)
+        self.head = np.zeros((batch, users), dtype=np.int64)
+        self.length = np.zeros((batch, users), dtype=np.int64)
+
+    def clear(self) -> None:
+        self.stamp.fill(0)
+        self.head.fill(0)
+        self.length.fill(0)
+
+    def _head_stamp(self) -> np.ndarray:
+        return np.take_along_axis(self.stamp, self.head[..., None], axis=2)[..., 0]
+
+    def _pop(self, which: np.ndarray) -> None:
+        self.head = np.where(which, (self.head + 1) % self.capacity, self.head)
+        self.length = self.length - which
+
+    def hol_age(self, t: int) -> np.ndarray:
+        """Slots the HOL packet has waited before slot ``t`` (0 for an empty queue)."""
+        return np.where(self.length > 0, t - self._head_stamp(), 0)
+
+    def deliver(self, served: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """Remove the HOL packet where ``served`` and the queue holds one; returns which users
+        delivered a packet and the delays (0 elsewhere)."""
+        delivered = served & (self.length > 0)
+        delay = np.where(delivered, t - self._head_stamp(), 0)
+        self._pop(delivered)
+        return delivered, delay
+
+    def expire(self, t: int) -> np.ndarray:
+        """Drop the HOL packet where it can no longer be delivered in time after slot ``t``."""
+        expired = (self.length > 0) & (t - self._head_stamp() >= self.deadline)
+        self._pop(expired)
+        return expired
+
+    def arrive(self, arrivals: np.ndarray, t: int) -> np.ndarray:
+        """Queue a packet stamped ``t`` where ``arrivals``; returns the arrivals dropped because
+        the queue was full."""
+        accepted = arrivals & (self.length < self.capacity)
+        tail = ((self.head + self.length) % self.capacity)[..., None]
+        current = np.take_along_axis(self.stamp, tail, axis=2)
+        np.put_along_axis(self.stamp, tail, np.where(accepted[..., None], t, current), axis=2)
+        self.length = self.length + accepted
+        return arrivals & ~accepted
+
+    def get_state(self) -> dict[str, Any]:
+        return {"stamp": self.stamp.copy(), "head": self.head.copy(), "length": self.length.copy()}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        for key in ("stamp", "head", "length"):
+            value = np.array(state[key], dtype=np.int64)
+            if value.shape != getattr(self, key).shape:
+                raise ValueError(f"queue state {key} has shape {value.shape}, expected {getattr(self, key).shape}")
+            setattr(self, key, value)

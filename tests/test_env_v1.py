@@ -1,0 +1,167 @@
+"""dsa_v1: queues, bursty sources, Gilbert-Elliott links, objectives, PettingZoo compliance,
+validation, and that every preset rewards adapting."""
+
+import math
+
+import numpy as np
+import pytest
+from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
+from pettingzoo.utils import parallel_to_aec
+
+from envs import dsa_v1
+from envs.dsa import PRESETS_V1, DSAConfig, DSAConfigV1, DSACore, DSACoreV1, evaluate, make_config_v1
+from envs.dsa.queues import PacketQueues
+
+V1 = sorted(PRESETS_V1)
+
+
+# -------------------------------------------------------------------------- PettingZoo
+@pytest.mark.parametrize("scenario", V1)
+def test_pettingzoo_api_and_seeding(scenario):
+    parallel_api_test(dsa_v1.parallel_env(scenario), num_cycles=150)
+    api_test(parallel_to_aec(dsa_v1.parallel_env(scenario)), num_cycles=50)
+    parallel_seed_test(lambda: dsa_v1.parallel_env(scenario), num_cycles=50)
+    seed_test(lambda: dsa_v1.env(scenario), num_cycles=50)
+
+
+@pytest.mark.parametrize("scenario", V1)
+def test_state_lies_in_the_state_space(scenario):
+    env = dsa_v1.parallel_env(scenario)
+    env.reset(seed=3)
+    for _ in range(30):
+        assert env.state_space.contains(env.state())
+        obs, *_ = env.step({a: env.action_space(a).sample() for a in env.agents})
+        assert all(env.observation_space(a).contains(o) for a, o in obs.items())
+
+
+# ------------------------------------------------------------------------------ queues
+def test_queues_by_hand():
+    q = PacketQueues(1, 2, capacity=2, deadline=3)
+    yes, no = np.array([[True, False]]), np.array([[False, False]])
+    assert q.arrive(yes, 0).tolist() == [[False, False]]  # user 0: a packet stamped 0
+    assert q.hol_age(1).tolist() == [[1, 0]]
+    assert q.arrive(yes, 1).tolist() == [[False, False]]  # stamped 1: the queue is full
+    assert q.arrive(yes, 2).tolist() == [[True, False]]  # overflow
+    delivered, delay = q.deliver(yes, 2)  # the HOL packet (stamped 0) goes, 2 slots after arriving
+    assert delivered.tolist() == [[True, False]] and delay.tolist() == [[2, 0]]
+    assert q.expire(3).tolist() == [[False, False]]  # stamped 1: waited 2 < 3
+    assert q.expire(4).tolist() == [[True, False]] and q.length.tolist() == [[0, 0]]
+    delivered, _ = q.deliver(yes, 5)  # nothing to deliver
+    assert not delivered.any()
+
+
+def _one_user(**fields):
+    core = DSACoreV1(DSAConfigV1(n_users=1, n_channels=1, **fields))
+    core.reset(seed=0)
+    return core
+
+
+def test_packets_reward_delivery_expiry_and_costs_by_hand():
+    core = _one_user(traffic=True, reward="packets", arrival_rate=1.0, buffer=2, deadline=2, drop_cost=0.5,
+                     delay_cost=0.1, power_cost=0.3)
+    _, r, _, info = core.step(np.array([[1]]))  # empty queue: sends nothing, pays the power; 1 arrives
+    assert r[0, 0] == pytest.approx(-0.3 - 0.1 * 1) and info["delivered"][0] == 0 and info["arrived"][0] == 1
+    obs, r, _, info = core.step(np.array([[0]]))  # idle: 2 queued
+    assert r[0, 0] == pytest.approx(-0.1 * 2) and obs[0, 0, core.queue_index] == 1.0
+    assert obs[0, 0, core.queue_index + 1] == pytest.approx(2 / 2)  # HOL waited 2 slots of 2
+    _, r, _, info = core.step(np.array([[0]]))  # the packet stamped 0 expires; a new one arrives
+    assert info["dropped"][0] == 1 and r[0, 0] == pytest.approx(-0.5 - 0.1 * 2)
+    _, r, _, info = core.step(np.array([[1]]))  # delivers the HOL packet (stamped 1, delay 2)
+    assert info["delivered"][0] == 1 and r[0, 0] == pytest.approx(1 - 0.3 - 0.1 * 2)
+    assert info["delay"][0] == pytest.approx(2.0) and info["drop_rate"][0] == pytest.approx(1 / 4)
+
+
+def test_proportional_fair_reward_by_hand():
+    core = _one_user(reward="proportional_fair", pf_window=4.0)
+    rate = math.log2(1 + 10.0)  # 10 dB, gain 0
+    _, r, _, _ = core.step(np.array([[1]]))
+    assert r[0, 0] == pytest.approx(rate / 1.0)  # T starts at 1
+    _, r, _, _ = core.step(np.array([[1]]))
+    t1 = 1.0 + (rate - 1.0) / 4
+    assert r[0, 0] == pytest.approx(rate / t1)
+    _, r, _, _ = core.step(np.array([[0]]))
+    assert r[0, 0] == 0.0
+
+
+def test_bad_links_below_the_threshold_fail_without_a_collision():
+    core = _one_user(ge_p_gb=0.5, ge_p_bg=0.5, ge_bad_db=20.0, min_snr_db=3.0)
+    core.ge_bad[:] = True  # a bad link: 10 dB - 20 dB is below 3 dB
+    _, r, _, info = core.step(np.array([[1]]))
+    assert not info["success"][0, 0] and not info["collision"][0, 0] and r[0, 0] == 0.0
+    good = _one_user(ge_p_gb=0.0, min_snr_db=3.0)
+    _, r, _, info = good.step(np.array([[1]]))
+    assert info["success"][0, 0] and r[0, 0] == pytest.approx(math.log2(11.0))
+
+
+def test_gilbert_elliott_chain_statistics():
+    cfg = make_config_v1("gilbert", max_cycles=300)
+    core = DSACoreV1(cfg, num_envs=64)
+    core.reset(seed=1)
+    bad, stays = [], []
+    for _ in range(200):
+        before = core.ge_bad.copy()
+        core.step(np.zeros((64, cfg.n_users), dtype=np.int64))
+        bad.append(core.ge_bad.mean())
+        stays.append((before & core.ge_bad).sum() / max(before.sum(), 1))
+    assert np.mean(bad) == pytest.approx(cfg.ge_p_bad, abs=0.03)  # 1/3
+    assert np.mean(stays) == pytest.approx(1 - cfg.ge_p_bg, abs=0.03)
+
+
+def test_bursty_sources_have_their_stationary_mean():
+    cfg = make_config_v1("traffic", max_cycles=400)
+    result = evaluate(lambda_idle(), cfg, episodes=16, seed=5)
+    assert result.mean("arrived") == pytest.approx(sum(cfg.mean_arrival_rates()), rel=0.1)
+
+
+class lambda_idle:  # noqa: N801 - a tiny policy
+    def initial_state(self, core, rng):
+        return None
+
+    def __call__(self, obs, state):
+        return np.zeros(obs.shape[:2], dtype=np.int64), state
+
+
+def test_v1_defaults_play_the_v0_slots():
+    """With every v1 field at its default the rewards of a slot are v0's (same gains)."""
+    v0, v1 = DSACore(DSAConfig(n_users=4, n_channels=2), 8), DSACoreV1(DSAConfigV1(n_users=4, n_channels=2), 8)
+    v0.reset(seed=4)
+    v1.reset(seed=4)
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        actions = rng.integers(0, 3, (8, 4))
+        assert np.array_equal(v0.step(actions)[1], v1.step(actions)[1])
+
+
+def test_get_state_and_set_state_continue_exactly():
+    cfg = make_config_v1("pu_traffic", rayleigh_fading=True, ge_p_gb=0.1)
+    a, b = DSACoreV1(cfg, 3), DSACoreV1(cfg, 3)
+    a.reset(seed=2)
+    rng = np.random.default_rng(1)
+    for _ in range(7):
+        a.step(rng.integers(0, cfg.n_actions, (3, cfg.n_users)))
+    b.set_state(a.get_state())
+    for _ in range(10):
+        act = rng.integers(0, cfg.n_actions, (3, cfg.n_users))
+        oa, ra, _, ia = a.step(act)
+        ob, rb, _, ib = b.step(act)
+        assert np.array_equal(oa, ob) and np.array_equal(ra, rb) and np.array_equal(ia["dropped"], ib["dropped"])
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"arrival_rate": -0.1}, "DSAConfigV1.arrival_rate is a probability and must lie in [0, 1], got -0.1"),
+    ({"burst_p_off": 1.5}, "DSAConfigV1.burst_p_off is a probability"),
+    ({"arrival_rate": (0.1, 0.2)}, "arrival_rate needs one value or one per user (4), got 2"),
+    ({"buffer": 0}, "DSAConfigV1.buffer must be >= 1, got 0"),
+    ({"deadline": 0}, "DSAConfigV1.deadline must be >= 1, got 0"),
+    ({"ge_p_gb": 2.0}, "DSAConfigV1.ge_p_gb is a probability"),
+    ({"reward": "throughput"}, "DSAConfigV1.reward must be one of ['rate', 'packets', 'proportional_fair']"),
+    ({"pf_window": 0.5}, "DSAConfigV1.pf_window must be >= 1, got 0.5"),
+    ({"traffic": "yes"}, "DSAConfigV1.traffic must be true or false, got 'yes'"),
+    ({"buffer": 2.5}, "DSAConfigV1.buffer must be an integer, got 2.5"),
+])
+def test_bad_v1_configs_name_the_field(fields, message):
+    with pytest.raises(ValueError) as e:
+        DSAConfigV1(**fields)
+    assert message in str(e.value)
+    with pytest.raises(ValueError, match="unknown dsa_v1 scenario 'basic'"):
+        make_config_v1("basic")
