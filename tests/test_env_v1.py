@@ -37,7 +37,7 @@ def test_state_lies_in_the_state_space(scenario):
 # ------------------------------------------------------------------------------ queues
 def test_queues_by_hand():
     q = PacketQueues(1, 2, capacity=2, deadline=3)
-    yes, no = np.array([[True, False]]), np.array([[False, False]])
+    yes = np.array([[True, False]])
     assert q.arrive(yes, 0).tolist() == [[False, False]]  # user 0: a packet stamped 0
     assert q.hol_age(1).tolist() == [[1, 0]]
     assert q.arrive(yes, 1).tolist() == [[False, False]]  # stamped 1: the queue is full
