@@ -1,12 +1,15 @@
-"""Evaluate DSA policies against the conventional baselines and the genie oracle.
+"""Evaluate DSA policies against the conventional baselines and the centralised reference.
 
     python scripts/evaluate_dsa.py --scenario all            # baselines on every preset
+    python scripts/evaluate_dsa.py --env-version v1          # dsa_v1: every reference policy
     python scripts/evaluate_dsa.py RUN_DIR                   # a trained run vs the baselines
 
-Use it to put a finished run beside the conventional baselines and the oracle on the same
+Use it to put a finished run beside the conventional baselines and the reference on the same
 episodes, or to tabulate the baselines alone; to compare many runs use scripts/sweep.py. Prints,
 per scenario, each policy's utility (team reward per slot, mean +- 95% CI over episodes), its
-fraction of the oracle's utility, success, collision and fairness.
+fraction of the centralised reference's (v0: the genie oracle), success, collision and
+fairness; on dsa_v1 also the windowed fairness, delivered packets, drop rate and delay, and
+what adapting is worth (the points the best non-adaptive schedule misses).
 """
 
 from __future__ import annotations
@@ -15,48 +18,55 @@ import argparse
 import sys
 from pathlib import Path
 
-from envs.dsa import PRESETS, baseline_policies, evaluate, make_config
+from envs.dsa import VERSIONS, DSAConfig, evaluate, make_env_config, presets, version_of
 from envs.dsa.fields import non_negative_int, positive_int
+from envs.dsa.references import conventional_policies, reference_policy, score_metric
 from marl_prune.experiments.report import Report
 from marl_prune.learner.evaluation import ActorPolicy
 from marl_prune.learner.runs import load_trained_actors
 
 
-def evaluation_table(policies: dict, config, episodes: int, seed: int) -> list[dict]:
-    """One row per policy; every policy sees the same channel realisation (same seed)."""
+def evaluation_table(policies: dict, config: DSAConfig, episodes: int, seed: int) -> list[dict]:
+    """One row per policy, the reference last; every policy sees the same channel realisation
+    (same seed). ``vs_reference`` is the scenario's score (utility, or v1 ``fair``'s geometric
+    throughput) as a fraction of the centralised reference's."""
+    name = "oracle" if version_of(config) == "v0" else "reference"  # v0's reference is the genie
+    policies = {**policies, name: reference_policy(config)}
     results = {name: evaluate(p, config, episodes=episodes, seed=seed) for name, p in policies.items()}
-    oracle = results["oracle"].mean() if "oracle" in results else float("nan")
-    return [
-        {
-            "policy": name,
-            "utility": r.mean(),
-            "ci95": r.ci95(),
-            "vs_oracle": r.mean() / oracle,
-            "success": r.mean("success_rate"),
-            "collision": r.mean("collision_rate"),
-            "fairness": r.mean("fairness"),
-        }
-        for name, r in results.items()
-    ]
+    metric = score_metric(config)
+    reference = results[name].mean(metric)
+    return [{"policy": name, "utility": r.mean(), "ci95": r.ci95(), "vs_reference": r.mean(metric) / reference,
+             **{m: r.mean(m) for m in r.episodes}} for name, r in results.items()]
 
 
-def print_table(report: Report, title: str, rows: list[dict]) -> None:
+def print_table(report: Report, title: str, rows: list[dict], v1: bool) -> None:
     """The table as an indented (code) block, so it reads the same printed and in Markdown."""
     report.emit(f"\n{title}\n")
-    report.emit(f"    {'policy':>18} {'utility':>16} {'vs oracle':>9} {'success':>8} {'collision':>9} {'fairness':>8}")
+    head = f"    {'policy':>18} {'utility':>16} {'vs ref.':>9} {'success':>8} {'collision':>9} {'fairness':>8}"
+    report.emit(head + (f" {'window':>7} {'deliv.':>7} {'drops':>6} {'delay':>6}" if v1 else ""))
     for r in rows:
-        report.emit(
-            f"    {r['policy']:>18} {r['utility']:8.3f} +-{r['ci95']:6.3f} {r['vs_oracle']:9.1%} "
-            f"{r['success']:8.3f} {r['collision']:9.3f} {r['fairness']:8.3f}"
-        )
+        line = (f"    {r['policy']:>18} {r['utility']:8.3f} +-{r['ci95']:6.3f} {r['vs_reference']:9.1%} "
+                f"{r['success_rate']:8.3f} {r['collision_rate']:9.3f} {r['fairness']:8.3f}")
+        if v1:
+            line += (f" {r['fairness_window']:7.3f} {r['delivered']:7.2f} {r['drop_rate']:6.1%} "
+                     f"{r['delay']:6.1f}")
+        report.emit(line)
+
+
+def adapting_worth(report: Report, rows: list[dict]) -> None:
+    """The points of the centralised reference that the best non-adaptive schedule misses."""
+    static = max((r for r in rows if r["policy"] in ("fixed", "tdma")), key=lambda r: r["vs_reference"])
+    report.emit(f"\nAdapting is worth {1 - static['vs_reference']:.0%} of the centralised reference here: the best "
+                f"non-adaptive schedule ({static['policy']}) reaches {static['vs_reference']:.1%}.")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", nargs="?", type=Path, help="a training run folder")
-    parser.add_argument(
-        "--scenario", default=None, help=f"preset, or 'all' ({', '.join(PRESETS)}); default: the run's"
-    )
+    parser.add_argument("--env-version", choices=VERSIONS, default="v0",
+                        help="environment version of --scenario (default: v0; a run folder has its own)")
+    parser.add_argument("--scenario", default=None,
+                        help="preset of the version, or 'all' (default: all; with a run folder: the run's)")
     parser.add_argument("--episodes", type=positive_int, default=64,
                         help="evaluation episodes per policy (default: 64)")
     parser.add_argument("--seed", type=non_negative_int, default=10_000,
@@ -65,16 +75,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="also write the tables, with this command, to a Markdown file")
     args = parser.parse_args(argv)
     report = Report()
+    v1 = args.env_version == "v1"
 
     if args.run_dir is None:
-        names = list(PRESETS) if args.scenario in (None, "all") else [args.scenario]
+        names = list(presets(args.env_version)) if args.scenario in (None, "all") else [args.scenario]
         for name in names:
-            if name not in PRESETS:
-                parser.error(f"unknown scenario {name!r}; choose one of {sorted(PRESETS)} or 'all'")
-            cfg = make_config(name)
-            rows = evaluation_table(baseline_policies(cfg), cfg, args.episodes, args.seed)  # p tuned on seed 0
-            print_table(report, f"scenario {name} ({args.episodes} episodes, seed {args.seed})", rows)
-        report.save(args.out, "Conventional baselines and the oracle")
+            if name not in presets(args.env_version):
+                parser.error(f"unknown {args.env_version} scenario {name!r}; choose one of "
+                             f"{sorted(presets(args.env_version))} or 'all'")
+            cfg = make_env_config(args.env_version, name)
+            rows = evaluation_table(conventional_policies(cfg), cfg, args.episodes, args.seed)  # tuned on seed 0
+            print_table(report, f"scenario {name} ({args.episodes} episodes, seed {args.seed})", rows, v1)
+            if v1:
+                adapting_worth(report, rows)
+        report.save(args.out, "Conventional baselines and the centralised reference")
         return 0
     try:
         actors, config = load_trained_actors(args.run_dir)
@@ -87,9 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     cfg = config.env_config()
     policies = {"learned": ActorPolicy(actors, greedy=True),
                 "learned (sampled)": ActorPolicy(actors, greedy=False),
-                **baseline_policies(cfg)}
+                **conventional_policies(cfg)}
     rows = evaluation_table(policies, cfg, args.episodes, args.seed)
-    print_table(report, f"run {args.run_dir} on {config.scenario} ({args.episodes} episodes, seed {args.seed})", rows)
+    v1 = config.env_version == "v1"
+    print_table(report, f"run {args.run_dir} on {config.scenario} ({args.episodes} episodes, seed {args.seed})",
+                rows, v1)
+    if v1:
+        adapting_worth(report, rows)
     report.save(args.out, f"Evaluation of {args.run_dir.name}")
     return 0
 

@@ -5,7 +5,7 @@
 Use it on the deployment side, to check an exported file where torch is not installed; to
 evaluate a run folder with torch use scripts/evaluate_dsa.py. Neither this script nor what it
 imports loads torch: the policy is marl_prune.deploy.runtime and the environment is the numpy
-core. The genie oracle is evaluated on the same episodes.
+core. The centralised reference (v0: the genie oracle) is evaluated on the same episodes.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import sys
 
 import numpy as np
 
-from envs.dsa import DSACore, GenieOracle, evaluate, make_config
+from envs.dsa import DSACore, evaluate, make_env_config
 from envs.dsa.fields import non_negative_int, positive_int
+from envs.dsa.references import reference_policy
 from marl_prune.deploy.runtime import SparseTeam
 
 
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     try:
-        config = make_config(team.header["scenario"], **team.header["env"])
+        config = make_env_config(team.header.get("env_version", "v0"), team.header["scenario"], **team.header["env"])
     except (ValueError, TypeError, KeyError, AttributeError) as e:
         print(f"error: {args.path}: the header's environment is not valid ({e})", file=sys.stderr)
         return 2
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{config.n_users} users: export the team file", file=sys.stderr)
         return 2
     result = evaluate(RuntimePolicy(team, greedy=not args.sample), config, args.episodes, seed=args.seed)
-    oracle = evaluate(GenieOracle(), config, args.episodes, seed=args.seed).mean()
+    oracle = evaluate(reference_policy(config), config, args.episodes, seed=args.seed).mean()
     print(f"{team.header['scenario']}: utility {result.mean():.3f} +- {result.ci95():.3f} per slot "
           f"= {result.mean() / oracle:.1%} of the oracle ({oracle:.3f}); success "
           f"{result.mean('success_rate'):.3f}, collision {result.mean('collision_rate'):.3f}")

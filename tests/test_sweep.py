@@ -36,10 +36,10 @@ def test_expand_counts_and_names(tmp_path):
 
 
 def test_aggregate_by_hand():
-    records = [{"scenario": "basic", "method": "linear", "final_sparsity": 0.9, "seed": s, "eval/utility_vs_oracle": v}
+    records = [{"scenario": "basic", "method": "linear", "final_sparsity": 0.9, "seed": s, "eval/score_vs_reference": v}
                for s, v in zip((1, 2, 3), (0.5, 0.7, 0.9))]
     records.append({"scenario": "basic", "method": "dense", "final_sparsity": 0.0, "seed": 1,
-                    "eval/utility_vs_oracle": 1.0})
+                    "eval/score_vs_reference": 1.0})
     rows = aggregate(records)
     linear = next(r for r in rows if r["method"] == "linear")
     assert linear["n"] == 3 and linear["mean"] == pytest.approx(0.7)
@@ -51,10 +51,10 @@ def test_aggregate_by_hand():
 
 
 def test_tables_relative_to_a_method(tmp_path):
-    records = [{"scenario": "a", "method": m, "final_sparsity": s, "seed": 1, "eval/utility_vs_oracle": v,
+    records = [{"scenario": "a", "method": m, "final_sparsity": s, "seed": 1, "eval/score_vs_reference": v,
                 "sparsity/actual": s, "training_runs": runs}
                for m, s, v, runs in (("dense", 0.0, 0.8, 1), ("imp", 0.9, 0.6, 3))]
-    records.append({"scenario": "b", "method": "imp", "final_sparsity": 0.9, "seed": 1, "eval/utility_vs_oracle": 0.5})
+    records.append({"scenario": "b", "method": "imp", "final_sparsity": 0.9, "seed": 1, "eval/score_vs_reference": 0.5})
     _, md = write_tables(aggregate(records), tmp_path, relative_to="dense")
     lines = md.read_text().splitlines()
     assert lines[0].endswith("| training runs | dense = 100% |")
@@ -151,7 +151,7 @@ def test_ray_backend_runs_a_two_trial_sweep(tmp_path):
 
 def _records(scenario, method, sparsity, values):
     return [{"scenario": scenario, "method": method, "final_sparsity": sparsity, "seed": i,
-             "eval/utility_vs_oracle": v} for i, v in enumerate(values)]
+             "eval/score_vs_reference": v} for i, v in enumerate(values)]
 
 
 def test_claims_on_hand_made_records():

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from envs.dsa.baselines import DSAPolicy, SlottedAloha, expected_best_level
+from envs.dsa.baselines import DSAPolicy, GenieOracle, SlottedAloha, expected_best_level
+from envs.dsa.config import DSAConfig
 from envs.dsa.config_v1 import DSAConfigV1
 from envs.dsa.core_v1 import PF_FLOOR, DSACoreV1
 
@@ -233,10 +234,33 @@ class MusicalChairs:
         return actions.astype(np.int64), state
 
 
-def reference_policy(config: DSAConfigV1) -> DSAPolicy:
-    """The centralised reference of a v1 config: max-weight for ``packets``, the per-slot
-    reward maximiser otherwise."""
+def reference_policy(config: DSAConfig) -> DSAPolicy:
+    """The centralised reference of a config: v0's genie oracle; on v1 max-weight for
+    ``packets``, the per-slot reward maximiser otherwise."""
+    if not isinstance(config, DSAConfigV1):
+        return GenieOracle()
     return CentralScheduler("max_weight" if config.reward == "packets" else "reward")
+
+
+def score_metric(config: DSAConfig) -> str:
+    """The metric a scenario is judged on: ``utility``, or v1's geometric mean throughput
+    for ``proportional_fair``."""
+    return config.score_metric if isinstance(config, DSAConfigV1) else "utility"
+
+
+def conventional_policies(config: DSAConfig, seed: int = 0) -> dict[str, DSAPolicy]:
+    """The policies a learned team is compared with, besides the centralised reference:
+    v0's baselines (random access, tuned ALOHA, stay-on-success); on v1 the non-adaptive
+    schedules and the decentralised rules."""
+    from envs.dsa.evaluation import baseline_policies
+
+    if not isinstance(config, DSAConfigV1):
+        policies = baseline_policies(config, seed)
+        policies.pop("oracle")
+        return policies
+    policies = reference_policies(config, seed)
+    policies.pop("central")
+    return policies
 
 
 def tune(make: Any, config: DSAConfigV1, grid: Any, episodes: int = 16, seed: int = 0) -> DSAPolicy:

@@ -24,6 +24,7 @@ def run_one(config: TrainConfig | dict[str, Any], overwrite: bool = False) -> di
     config = config if isinstance(config, TrainConfig) else TrainConfig(**config)
     result = run_or_resume(config, overwrite=overwrite)
     scalars = {k: v for k, v in result.metrics.items() if isinstance(v, (int, float))}
+    scalars.setdefault("eval/score_vs_reference", scalars.get("eval/utility_vs_oracle"))  # runs made before it
     return {**coordinates(config), "run_dir": str(result.run_dir), **scalars}
 
 

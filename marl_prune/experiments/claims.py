@@ -63,7 +63,7 @@ def _compare(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> tu
 
 
 def check_claims(records: Sequence[dict[str, Any]], baselines: dict[str, dict[str, float]],
-                 high: Sequence[float] = (0.9, 0.95), metric: str = "eval/utility_vs_oracle") -> list[Verdict]:
+                 high: Sequence[float] = (0.9, 0.95), metric: str = "eval/score_vs_reference") -> list[Verdict]:
     """Verdicts per scenario in ``baselines`` (scenario -> conventional baseline -> fraction of oracle)."""
     verdicts = []
     for scenario, base in baselines.items():

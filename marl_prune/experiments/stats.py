@@ -47,7 +47,7 @@ def mean_std(values: Iterable[float], percent: bool = False, spec: str = ".3f") 
 GROUP_KEYS = ("scenario", "method", "final_sparsity")
 
 
-def aggregate(records: Sequence[dict[str, Any]], metric: str = "eval/utility_vs_oracle",
+def aggregate(records: Sequence[dict[str, Any]], metric: str = "eval/score_vs_reference",
               keys: Sequence[str] = GROUP_KEYS) -> list[dict[str, Any]]:
     """Per group of ``keys``: the mean and 95% confidence interval (Student t over seeds) of
     ``metric``, with the mean realised sparsity and number of training runs of the group."""

@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from envs.dsa import PRESETS, DSAConfig, make_config
+from envs.dsa import PRESETS, PRESETS_V1, VERSIONS, DSAConfig, make_env_config, presets
 from envs.dsa.fields import check_field_types
 from marl_prune.pruning import BASES, MODES, SCHEDULES, SCOPES, Harmonic, Horizon, make_schedule
 
 PRUNE_METHODS = ("gradual", "imp", "swamp", "colt")
 CHOICES: dict[str, tuple[str, ...]] = {
-    "scenario": tuple(sorted(PRESETS)),
+    "scenario": tuple(sorted({*PRESETS, *PRESETS_V1})),
+    "env_version": VERSIONS,
     "critic": ("global", "local"),
     "algo": ("ppo", "a2c"),
     "prune_schedule": ("none", *SCHEDULES),
@@ -36,7 +37,10 @@ class TrainConfig:
 
     # --- run
     scenario: str = "basic"
-    """DSA preset: basic, snr, pu or large."""
+    """DSA preset: basic, snr, pu or large (v0); traffic, gilbert, pu_traffic, fair or large_traffic (v1)."""
+    env_version: str = "v0"
+    """Environment version: v0 (full buffers, static channels, sum rate) or v1 (traffic, correlated
+    channels, fairness-aware rewards)."""
     env: dict[str, Any] = field(default_factory=dict)
     """Overrides of DSAConfig fields, e.g. {"max_cycles": 50} (CLI: --env max_cycles=50)."""
     seed: int = 1
@@ -225,7 +229,10 @@ class TrainConfig:
         for ok, name, message in checks:
             if not ok:
                 raise ValueError(f"TrainConfig.{name} {message}, got {getattr(self, name)!r}")
-        make_config(self.scenario, **self.env)  # unknown or invalid env overrides raise here
+        if self.scenario not in presets(self.env_version):
+            raise ValueError(f"TrainConfig.scenario must be one of {sorted(presets(self.env_version))} with "
+                             f"env_version {self.env_version}, got {self.scenario!r}")
+        self.env_config()  # unknown or invalid env overrides raise here
         if self.pruning:
             self.pruning_horizon()  # warm-up and end-lock must leave room for the schedule
 
@@ -250,8 +257,8 @@ class TrainConfig:
                              self.initial_sparsity, power=self.poly_power, harmonic=self.harmonic())
 
     def env_config(self) -> DSAConfig:
-        """The resolved DSAConfig."""
-        return make_config(self.scenario, **self.env)
+        """The resolved DSAConfig (a DSAConfigV1 with env_version v1)."""
+        return make_env_config(self.env_version, self.scenario, **self.env)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -1,7 +1,9 @@
-"""Evaluation of trained actors on the run's evaluation episodes, against the genie oracle.
+"""Evaluation of trained actors on the run's evaluation episodes, against the centralised
+reference: the genie oracle on v0, the preset's reference scheduler on v1 (max-weight for
+``packets``, the per-slot reward maximiser otherwise).
 
 The actors become an :class:`envs.dsa.DSAPolicy` (:class:`ActorPolicy`), so they are
-evaluated exactly as the baselines and the oracle are: same episodes (``eval_seed``), same
+evaluated exactly as the baselines and the reference are: same episodes (``eval_seed``), same
 metrics.
 """
 
@@ -12,7 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from envs.dsa import DSACore, GenieOracle, evaluate
+from envs.dsa import DSACore, EvalResult, evaluate
+from envs.dsa.references import reference_policy, score_metric
 from marl_prune.learner.config import TrainConfig
 from marl_prune.models.recurrent import RecurrentAgents
 
@@ -40,16 +43,33 @@ class ActorPolicy:
         return actions.astype(np.int64), {"h": h, "rng": state["rng"]}
 
 
+_REFERENCES: dict[tuple, EvalResult] = {}
+
+
+def reference_result(config: TrainConfig) -> EvalResult:
+    """The centralised reference on the run's evaluation episodes (computed once per process)."""
+    env = config.env_config()
+    key = (env, config.eval_episodes, config.eval_seed)
+    if key not in _REFERENCES:
+        _REFERENCES[key] = evaluate(reference_policy(env), env, config.eval_episodes, seed=config.eval_seed)
+    return _REFERENCES[key]
+
+
 def oracle_utility(config: TrainConfig) -> float:
-    """The genie oracle's mean team reward per slot on the run's evaluation episodes."""
-    return evaluate(GenieOracle(), config.env_config(), config.eval_episodes, seed=config.eval_seed).mean()
+    """The centralised reference's mean team reward per slot on the run's evaluation episodes."""
+    return reference_result(config).mean()
 
 
 def evaluate_actors(actors: RecurrentAgents, config: TrainConfig, oracle: float | None = None) -> dict[str, float]:
     """``eval/*`` metrics of the greedy policy on the run's evaluation episodes, with the
-    utility as a fraction of the oracle's (computed when not given)."""
+    utility as a fraction of the reference's (``utility_vs_oracle``; the reference's utility is
+    computed when not given) and the scenario's score likewise (``score_vs_reference``)."""
     oracle = oracle_utility(config) if oracle is None else oracle
-    result = evaluate(ActorPolicy(actors), config.env_config(), config.eval_episodes, seed=config.eval_seed)
+    env = config.env_config()
+    result = evaluate(ActorPolicy(actors), env, config.eval_episodes, seed=config.eval_seed)
     out = {f"eval/{m}": result.mean(m) for m in result.episodes}
     out["eval/utility_vs_oracle"] = out["eval/utility"] / oracle
+    metric = score_metric(env)
+    reference = oracle if metric == "utility" else reference_result(config).mean(metric)
+    out["eval/score_vs_reference"] = out[f"eval/{metric}"] / reference
     return out

@@ -16,15 +16,17 @@ from marl_prune.learner.state import TrainState
 
 @dataclass(frozen=True)
 class RolloutStats:
-    """Team metrics of the rollout (means per slot over copies) and the time spent stepping the
-    environment."""
+    """The environment's team metrics over the rollout, and the time spent stepping it."""
 
-    utility: float
-    success_rate: float
-    collision_rate: float
-    fairness: float
-    """Jain's index at the end of the episodes that ended in the rollout (else at its last slot)."""
+    means: dict[str, float]
+    """Per-slot metrics: their mean over slots and copies; episode metrics (fairness, v1's
+    delay...): their mean over the episodes that ended in the rollout (else their value at its
+    last slot)."""
     env_seconds: float
+
+
+def _mean(values: np.ndarray) -> float:
+    return float("nan") if np.isnan(values).all() else float(np.nanmean(values))
 
 
 def _critic_values(ts: TrainState, obs: Tensor, state: Tensor, h: Tensor | None,
@@ -49,8 +51,8 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
     local = ts.critic_h is not None
     buf = Rollout.zeros(T, B, core.n_users, core.obs_dim, core.state_dim, ts.actors.hidden_size,
                         ts.config.critic_hidden if local else None, device)
-    sums = {"utility": 0.0, "success_rate": 0.0, "collision_rate": 0.0}
-    fairness: list[float] = []
+    sums = {m: 0.0 for m in core.metrics if m not in core.episode_metrics}
+    ends: dict[str, list[float]] = {m: [] for m in core.episode_metrics}
     env_seconds = 0.0
     for t in range(T):
         obs = torch.as_tensor(ts.next_obs, device=device)
@@ -75,7 +77,8 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
             sums[key] += float(info[key].mean())
         ts.starting = torch.full((B,), truncated, dtype=torch.bool, device=device)
         if truncated:  # bootstrap the time limit with the final state's value
-            fairness.append(float(info["fairness"].mean()))
+            for m, store in ends.items():
+                store.append(_mean(info[m]))
             buf.episode_end[t] = True
             buf.next_values[t], _ = _critic_values(
                 ts, torch.as_tensor(ts.next_obs, device=device), torch.as_tensor(core.state(), device=device),
@@ -89,8 +92,7 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
             ts, torch.as_tensor(ts.next_obs, device=device), torch.as_tensor(core.state(), device=device),
             ts.critic_h, ts.starting)
     ts.global_step += T * B
-    stats = RolloutStats(utility=sums["utility"] / T, success_rate=sums["success_rate"] / T,
-                         collision_rate=sums["collision_rate"] / T,
-                         fairness=float(np.mean(fairness)) if fairness else float(info["fairness"].mean()),
-                         env_seconds=env_seconds)
+    means = {m: total / T for m, total in sums.items()}
+    means.update({m: _mean(np.asarray(store)) if store else _mean(info[m]) for m, store in ends.items()})
+    stats = RolloutStats(means, env_seconds)
     return buf, stats

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from envs.dsa import DSACore
+from envs.dsa import DSACore, make_core
 from marl_prune.learner.checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
 from marl_prune.learner.config import TrainConfig, load_run_config
 from marl_prune.learner.run_folder import CHECKPOINT
@@ -71,7 +71,7 @@ def load_trained_actors(run_dir: Path | str) -> tuple[RecurrentAgents, TrainConf
     # the actors are stored alike in every checkpoint format
     checkpoint = load_checkpoint(Path(run_dir) / CHECKPOINT,
                                  expected_format=(CHECKPOINT_FORMAT, "marl_prune/checkpoint-v1"))
-    actors, _ = build_models(config, DSACore(config.env_config()))
+    actors, _ = build_models(config, make_core(config.env_config()))
     try:
         actors.load_state_dict(checkpoint["actors"])
     except (KeyError, RuntimeError) as e:

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from envs.dsa import DSACore
+from envs.dsa import DSACore, make_core
 from marl_prune.learner.checkpoint import CHECKPOINT_FORMAT
 from marl_prune.learner.config import TrainConfig
 from marl_prune.learner.runs import actor_prunable_weights, build_models, load_ticket, resolve_device
@@ -80,7 +80,7 @@ class TrainState:
         device = resolve_device(config.device)
         action_gen = torch.Generator(device=device).manual_seed(int_seed(streams["actions"]))
         minibatch_gen = torch.Generator().manual_seed(int_seed(streams["minibatches"]))
-        core = DSACore(config.env_config(), num_envs=config.num_envs)
+        core = make_core(config.env_config(), num_envs=config.num_envs)
         next_obs = core.reset(seed=streams["env"])
         actors, critic = build_models(config, core)
         actors.to(device), critic.to(device)

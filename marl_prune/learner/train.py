@@ -66,11 +66,8 @@ def train_iteration(ts: TrainState, settings: UpdateSettings, oracle: float) -> 
     ended = time.perf_counter()
     seconds = ended - started
     metrics = {
-        "charts/utility": stats.utility,
-        "charts/utility_vs_oracle": stats.utility / oracle,
-        "charts/success_rate": stats.success_rate,
-        "charts/collision_rate": stats.collision_rate,
-        "charts/fairness": stats.fairness,
+        **{f"charts/{m}": value for m, value in stats.means.items()},
+        "charts/utility_vs_oracle": stats.means["utility"] / oracle,
         "charts/SPS": config.num_steps * config.num_envs * ts.core.n_users / seconds,
         "charts/learning_rate": ts.optimizer.param_groups[0]["lr"],
         "charts/time_share_env": stats.env_seconds / seconds,

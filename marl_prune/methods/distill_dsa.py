@@ -14,7 +14,7 @@ import copy
 import torch
 from torch import nn
 
-from envs.dsa import DSACore
+from envs.dsa import make_core
 from marl_prune.learner.config import TrainConfig
 from marl_prune.learner.runs import actor_prunable_weights
 from marl_prune.methods.distill import capture_outputs, square_head_loss
@@ -28,7 +28,7 @@ FEATURE_LAYERS = ("encoder", "gru")
 @torch.no_grad()
 def teacher_rollouts(teacher: RecurrentAgents, config: TrainConfig, num_envs: int, seed: int) -> torch.Tensor:
     """Observations ``(T, B, N, obs_dim)`` of one episode per copy, actions sampled from the teacher."""
-    core = DSACore(config.env_config(), num_envs=num_envs)
+    core = make_core(config.env_config(), num_envs=num_envs)
     obs = core.reset(seed=seed)
     h = teacher.initial_hidden(num_envs)
     g = torch.Generator().manual_seed(seed)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from envs.dsa import DSACore
+from envs.dsa import make_core
 from marl_prune.learner.config import TrainConfig, save_config, write_atomically
 from marl_prune.learner.evaluation import evaluate_actors, oracle_utility
 from marl_prune.learner.run_folder import RunFolder
@@ -89,7 +89,7 @@ def _run_lottery(config: TrainConfig, run_dir: Path) -> RunResult:
     method = config.prune_method
 
     torch.manual_seed(int_seed(seed_streams(config.seed)["init"]))  # the dense run's initial weights
-    core = DSACore(config.env_config())
+    core = make_core(config.env_config())
     actors, _ = build_models(config, core)
     names = actor_prunable_weights(actors, config.prune_head)
     cycles = config.lottery_cycles
