@@ -66,7 +66,8 @@ class DSACoreV1(DSACore):
         self.source_on = np.ones((B, N), dtype=bool)
         self.ge_bad = np.zeros((B, N, K), dtype=bool)
         self.pf_throughput = np.ones((B, N))
-        self.window = np.zeros((B, config.fairness_window, N))
+        self.window = np.zeros((config.fairness_window, B, N))  # slot-major: one slot is contiguous
+        self.window_sum = np.zeros((B, N))  # the window's total, kept up to date
         self.cum_delivered = np.zeros((B, N))
         self.cum_delay = np.zeros(B)
         self.cum_dropped = np.zeros(B)
@@ -106,6 +107,7 @@ class DSACoreV1(DSACore):
         self.queues.clear()
         self.pf_throughput = np.ones((B, N))
         self.window.fill(0.0)
+        self.window_sum = np.zeros((B, N))
         self.cum_delivered = np.zeros((B, N))
         self.cum_delay, self.cum_dropped, self.cum_arrived = np.zeros(B), np.zeros(B), np.zeros(B)
         self._observe_queues()
@@ -128,7 +130,7 @@ class DSACoreV1(DSACore):
         if cfg.traffic:
             delivered, delay = self.queues.deliver(c.success, slot)
             expired = self.queues.expire(slot)
-            arrivals = self.rng.random(self.source_on.shape) < self.arrival_rate * self.source_on
+            arrivals = self.rng.random(self.source_on.shape, dtype=np.float32) < self.arrival_rate * self.source_on
             dropped = expired | self.queues.arrive(arrivals, slot)
         else:
             delivered, delay = c.success, c.success.astype(np.int64)
@@ -136,7 +138,7 @@ class DSACoreV1(DSACore):
         rate = np.where(delivered, np.log2(1.0 + c.sinr), 0.0)
         rewards = self._reward(rate, delivered, dropped) - self._costs(c)
         served = delivered.astype(float) if cfg.reward == "packets" else rate
-        self._account(served, delivered, delay, dropped, arrivals)
+        counts = self._account(served, delivered, delay, dropped, arrivals)
         self._observe(actions, delivered, c.snr_db)
         self._observe_queues()
         info = {
@@ -147,7 +149,8 @@ class DSACoreV1(DSACore):
             "snr_db": np.where(c.transmit, c.snr_db, 0.0),
             "delivered_by_user": delivered,
             **self._team_metrics(rewards, c.transmit, c.success, c.collision, c.chan_flat),
-            **self._traffic_metrics(delivered, dropped, arrivals),
+            **counts,
+            **self._traffic_metrics(),
         }
         self._advance()
         truncated = self.t >= cfg.max_cycles
@@ -166,13 +169,20 @@ class DSACoreV1(DSACore):
         return rate
 
     def _account(self, served: np.ndarray, delivered: np.ndarray, delay: np.ndarray, dropped: np.ndarray,
-                 arrivals: np.ndarray) -> None:
+                 arrivals: np.ndarray) -> dict[str, np.ndarray]:
+        """Update the running totals; returns the slot's packet counts per copy."""
         self.cum_throughput += served
-        self.window[:, self.t % self.config.fairness_window] = served
+        slot = self.t % self.config.fairness_window
+        self.window_sum += served - self.window[slot]
+        self.window[slot] = served
         self.cum_delivered += delivered
+        counts = {"delivered": np.count_nonzero(delivered, axis=1).astype(float),
+                  "dropped": np.count_nonzero(dropped, axis=1).astype(float),
+                  "arrived": np.count_nonzero(arrivals, axis=1).astype(float)}
         self.cum_delay += delay.sum(axis=1)
-        self.cum_dropped += dropped.sum(axis=1)
-        self.cum_arrived += arrivals.sum(axis=1)
+        self.cum_dropped += counts["dropped"]
+        self.cum_arrived += counts["arrived"]
+        return counts
 
     def _observe_queues(self) -> None:
         """Each user's queue length / buffer and HOL age / deadline before the next slot."""
@@ -183,8 +193,7 @@ class DSACoreV1(DSACore):
         else:
             self.obs[:, :, self.queue_index] = 1.0
 
-    def _traffic_metrics(self, delivered: np.ndarray, dropped: np.ndarray, arrivals: np.ndarray
-                         ) -> dict[str, np.ndarray]:
+    def _traffic_metrics(self) -> dict[str, np.ndarray]:
         cfg, t = self.config, self.t
         delivered_total = self.cum_delivered.sum(axis=1)
         alpha_fair = np.log(self.cum_throughput / max(t, 1) + cfg.alpha_epsilon).sum(axis=1)
@@ -192,10 +201,7 @@ class DSACoreV1(DSACore):
             delay = np.where(delivered_total > 0, self.cum_delay / delivered_total, np.nan)
             drop_rate = np.where(self.cum_arrived > 0, self.cum_dropped / self.cum_arrived, 0.0)
         return {
-            "delivered": delivered.sum(axis=1).astype(float),
-            "dropped": dropped.sum(axis=1).astype(float),
-            "arrived": arrivals.sum(axis=1).astype(float),
-            "fairness_window": jain_fairness(self.window.sum(axis=1)),
+            "fairness_window": jain_fairness(self.window_sum),
             "delay": delay,
             "drop_rate": drop_rate,
             "alpha_fair": alpha_fair,
@@ -206,10 +212,12 @@ class DSACoreV1(DSACore):
         """v0's exogenous dynamics, then the link states and the sources, drawn every slot."""
         super()._advance()
         cfg = self.config
-        u = self.rng.random(self.ge_bad.shape)
-        self.ge_bad = np.where(self.ge_bad, u >= cfg.ge_p_bg, u < cfg.ge_p_gb)
-        u = self.rng.random(self.source_on.shape)
-        self.source_on = np.where(self.source_on, u >= self.burst_p_off, u < self.burst_p_on)
+        if cfg.ge_p_gb > 0:  # links that never turn bad need no draws
+            u = self.rng.random(self.ge_bad.shape, dtype=np.float32)  # float32: half the cost, ample resolution
+            self.ge_bad = np.where(self.ge_bad, u >= cfg.ge_p_bg, u < cfg.ge_p_gb)
+        if cfg.traffic and (self.burst_p_off > 0).any():  # sources that never turn OFF need none either
+            u = self.rng.random(self.source_on.shape, dtype=np.float32)
+            self.source_on = np.where(self.source_on, u >= self.burst_p_off, u < self.burst_p_on)
 
     # ------------------------------------------------------------------------------ state
     def state(self) -> np.ndarray:
@@ -221,7 +229,7 @@ class DSACoreV1(DSACore):
         return np.concatenate([super().state(), *[np.asarray(x, dtype=np.float32) for x in extra]], axis=1)
 
     # ---------------------------------------------------------------- snapshot / restore
-    _DYNAMIC = DSACore._DYNAMIC + ("ge_bad", "source_on", "pf_throughput", "window", "cum_delivered",
+    _DYNAMIC = DSACore._DYNAMIC + ("ge_bad", "source_on", "pf_throughput", "window", "window_sum", "cum_delivered",
                                    "cum_delay", "cum_dropped", "cum_arrived")
 
     def get_state(self) -> dict[str, Any]:

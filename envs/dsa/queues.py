@@ -25,6 +25,7 @@ class PacketQueues:
         self.stamp = np.zeros((batch, users, capacity), dtype=np.int64)
         self.head = np.zeros((batch, users), dtype=np.int64)
         self.length = np.zeros((batch, users), dtype=np.int64)
+        self._base = np.arange(batch * users).reshape(batch, users) * capacity  # a queue's offset in stamp
 
     def clear(self) -> None:
         self.stamp.fill(0)
@@ -32,11 +33,12 @@ class PacketQueues:
         self.length.fill(0)
 
     def _head_stamp(self) -> np.ndarray:
-        return np.take_along_axis(self.stamp, self.head[..., None], axis=2)[..., 0]
+        return self.stamp.ravel().take(self._base + self.head)
 
     def _pop(self, which: np.ndarray) -> None:
-        self.head = np.where(which, (self.head + 1) % self.capacity, self.head)
-        self.length = self.length - which
+        self.head += which
+        self.head %= self.capacity
+        self.length -= which
 
     def hol_age(self, t: int) -> np.ndarray:
         """Slots the HOL packet has waited before slot ``t`` (0 for an empty queue)."""
@@ -60,10 +62,9 @@ class PacketQueues:
         """Queue a packet stamped ``t`` where ``arrivals``; returns the arrivals dropped because
         the queue was full."""
         accepted = arrivals & (self.length < self.capacity)
-        tail = ((self.head + self.length) % self.capacity)[..., None]
-        current = np.take_along_axis(self.stamp, tail, axis=2)
-        np.put_along_axis(self.stamp, tail, np.where(accepted[..., None], t, current), axis=2)
-        self.length = self.length + accepted
+        tail = (self.head + self.length) % self.capacity
+        self.stamp.ravel()[(self._base + tail)[accepted]] = t
+        self.length += accepted
         return arrivals & ~accepted
 
     def get_state(self) -> dict[str, Any]:
