@@ -33,6 +33,8 @@ from marl_prune.learner.config import TrainConfig
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenarios", nargs="+", default=["basic"], help="DSA presets (default: basic)")
+    parser.add_argument("--env-version", choices=["v0", "v1"], default="v0",
+                        help="environment version of the scenarios (default: v0)")
     parser.add_argument("--methods", nargs="+", default=["dense", "linear", "polynomial", "harmonic"],
                         help=f"any of {', '.join(METHODS)} (default: dense linear polynomial harmonic)")
     parser.add_argument("--sparsities", nargs="+", type=float, default=[0.5, 0.75, 0.9, 0.95],
@@ -53,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     Backend.add_arguments(parser)
     args = parser.parse_args(argv)
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    base = {"iterations": args.iterations, "eval_every": 0, "eval_episodes": 64, **dict(args.set)}
+    base = {"iterations": args.iterations, "env_version": args.env_version, "eval_every": 0, "eval_episodes": 64,
+            **dict(args.set)}
     unknown = sorted(set(dict(args.set)) - fields)
     if args.relative_to and args.relative_to not in args.methods:
         parser.error(f"--relative-to {args.relative_to}: that method is not in --methods")

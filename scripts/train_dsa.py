@@ -35,12 +35,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     m = result.metrics
+    reference = "oracle" if "eval/delivered" not in m else "centralised reference"  # v0's reference is the genie
     print(f"run folder: {result.run_dir}")
     print(
-        f"evaluation (greedy): utility {m['eval/utility']:.3f} per slot = "
-        f"{m['eval/utility_vs_oracle']:.1%} of the oracle ({m['eval/oracle_utility']:.3f}); "
+        f"evaluation: utility {m['eval/utility']:.3f} per slot = "
+        f"{m['eval/utility_vs_oracle']:.1%} of the {reference} ({m['eval/oracle_utility']:.3f}); "
         f"success {m['eval/success_rate']:.3f}, collision {m['eval/collision_rate']:.3f}, "
         f"fairness {m['eval/fairness']:.3f}"
+        + (f"; score {m['eval/score_vs_reference']:.1%} of the reference's" if "eval/score_vs_reference" in m
+           and m["eval/score_vs_reference"] != m["eval/utility_vs_oracle"] else "")
     )
     return 0
 

@@ -165,3 +165,42 @@ def test_bad_v1_configs_name_the_field(fields, message):
     assert message in str(e.value)
     with pytest.raises(ValueError, match="unknown dsa_v1 scenario 'basic'"):
         make_config_v1("basic")
+
+
+def test_the_learner_trains_exports_and_resumes_on_v1(tmp_path):
+    """Every v1 preset trains end to end; a pruned v1 team exports, and the numpy runtime
+    acts exactly as the torch actors (a killed v1 run resuming exactly: tests/test_train.py)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from marl_prune.deploy.export import export_safetensors
+    from marl_prune.deploy.runtime import SparseTeam
+    from marl_prune.learner.config import TrainConfig
+    from marl_prune.learner.runs import load_trained_actors
+    from marl_prune.learner.train import train
+
+    tiny = dict(num_envs=2, num_steps=10, bptt_chunk=5, hidden_size=8, critic_hidden=8, eval_episodes=2,
+                eval_every=0, progress=False, env_version="v1", runs_dir=str(tmp_path), iterations=2)
+    for scenario in V1:
+        result = train(TrainConfig(**tiny, scenario=scenario, run_name=scenario, env={"max_cycles": 10}))
+        assert {"eval/delivered", "eval/drop_rate", "eval/score_vs_reference"} <= set(result.metrics)
+    pruned = TrainConfig(**{**tiny, "iterations": 4}, scenario="gilbert", run_name="pruned", prune_schedule="linear",
+                         prune_warmup=1, prune_end_lock=1, prune_every=1, final_sparsity=0.5, env={"max_cycles": 10})
+    result = train(pruned)
+    actors, config = load_trained_actors(result.run_dir)
+    team = SparseTeam.load(export_safetensors(actors, config, tmp_path / "team.safetensors"))
+    assert team.header["env_version"] == "v1"
+    core = DSACoreV1(config.env_config(), num_envs=1)
+    obs, h = core.reset(seed=0), actors.initial_hidden(1)
+    team.reset(1)
+    for _ in range(10):
+        import torch
+
+        with torch.no_grad():
+            logits, h = actors.step(torch.from_numpy(obs), h)
+        assert np.abs(team.logits(obs) - logits.numpy()).max() < 1e-5
+        obs, *_ = core.step(logits.argmax(-1).numpy())
+    done = subprocess.run([sys.executable, str(Path(__file__).parents[1] / "scripts" / "run_exported.py"),
+                           str(tmp_path / "team.safetensors"), "--episodes", "2"], capture_output=True, text=True)
+    assert done.returncode == 0 and "of the oracle" in done.stdout, done.stderr

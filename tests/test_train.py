@@ -64,7 +64,8 @@ PRUNING_ARGS = ["--prune-schedule", "harmonic", "--prune-warmup", "1", "--prune-
                 "--prune-mode", "strict", "--finetune-iterations", "2"]
 
 
-@pytest.mark.parametrize("extra", [[], PRUNING_ARGS], ids=["dense", "pruned"])
+@pytest.mark.parametrize("extra", [[], PRUNING_ARGS, ["--env-version", "v1", "--scenario", "traffic"]],
+                         ids=["dense", "pruned", "v1-traffic"])
 def test_killed_run_resumes_to_the_same_result(tmp_path, extra):
     common = [*TINY_ARGS, "--iterations", "8", "--checkpoint-every", "1", "--scenario", "pu",
               "--runs-dir", str(tmp_path), *extra]
@@ -83,7 +84,7 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, extra):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     killed_at = load_checkpoint(ckpt)["iteration"]
-    assert killed_at < (10 if extra else 8) and not (tmp_path / "killed" / "metrics.json").exists()
+    assert killed_at < (10 if extra == PRUNING_ARGS else 8) and not (tmp_path / "killed" / "metrics.json").exists()
 
     resumed = _run_script(["--resume", str(tmp_path / "killed")])
     assert resumed.returncode == 0, resumed.stderr

@@ -16,7 +16,7 @@ from envs.dsa import evaluate
 from envs.dsa.references import conventional_policies, score_metric
 from marl_prune.experiments import plots
 from marl_prune.experiments.backends import Backend
-from marl_prune.experiments.stats import aggregate
+from marl_prune.experiments.stats import SIDE_METRICS, aggregate
 from marl_prune.learner.config import TrainConfig
 from marl_prune.learner.evaluation import reference_result
 from marl_prune.pruning import SCHEDULES
@@ -65,12 +65,14 @@ def write_tables(rows: Sequence[dict[str, Any]], out_dir: Path, name: str = "res
         writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else [])
         writer.writeheader()
         writer.writerows(rows)
-    extra = f" {relative_to} = 100% |" if relative_to else ""
+    side = [m for m in SIDE_METRICS if any(r.get(m) == r.get(m) for r in rows)]  # those the runs have
+    extra = "".join(f" {m.replace('_', ' ')} |" for m in side) + (f" {relative_to} = 100% |" if relative_to else "")
     lines = ["| scenario | method | final sparsity | n | mean | 95% CI | actual sparsity | training runs |" + extra,
-             "|---|---|---|---|---|---|---|---|" + ("---|" if relative_to else "")]
+             "|---|---|---|---|---|---|---|---|" + "---|" * (len(side) + bool(relative_to))]
     for r in rows:
         line = (f"| {r['scenario']} | {r['method']} | {r['final_sparsity']:g} | {r['n']} | {r['mean']:.3f} | "
                 f"+- {r['ci95']:.3f} | {r['actual_sparsity']:.3f} | {r['training_runs']} |")
+        line += "".join(f" {r[m]:.3f} |" for m in side)
         lines.append(line + (f" {r[f'of_{relative_to}']:.1%} |" if relative_to else ""))
     md_path.write_text("\n".join(lines) + "\n")
     return csv_path, md_path

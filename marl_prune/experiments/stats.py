@@ -61,5 +61,15 @@ def aggregate(records: Sequence[dict[str, Any]], metric: str = "eval/score_vs_re
         rows.append({**dict(zip(keys, key)), "metric": metric, "n": len(values), "mean": float(np.mean(values)),
                      "ci95": float(ci95(values)),
                      "actual_sparsity": float(np.mean([r.get("sparsity/actual", 0.0) for r in members])),
-                     "training_runs": int(max(r.get("training_runs", 1) for r in members))})
+                     "training_runs": int(max(r.get("training_runs", 1) for r in members)),
+                     **{name: _mean_of(members, f"eval/{name}") for name in SIDE_METRICS}})
     return rows
+
+
+SIDE_METRICS = ("fairness", "drop_rate", "delay")
+"""Reported beside the score, where the runs have them (a team that starves users shows)."""
+
+
+def _mean_of(members: Sequence[dict[str, Any]], key: str) -> float:
+    values = [float(r[key]) for r in members if key in r and r[key] == r[key]]
+    return float(np.mean(values)) if values else float("nan")

@@ -159,7 +159,10 @@ class TrainConfig:
     """Freeze the actors except their output heads (linear probing, for transfer)."""
     # --- evaluation, logging, checkpoints
     eval_every: int = 50
-    """Evaluate the greedy policy every this many iterations (0: only at the end)."""
+    """Evaluate the policy every this many iterations (0: only at the end)."""
+    eval_greedy: bool = True
+    """Evaluate the greedy policy (argmax, the deployment default); False: actions sampled from
+    the policy, as trained (the better choice where randomness resolves contention)."""
     eval_episodes: int = 32
     """Episodes per evaluation."""
     eval_seed: int = 10_000

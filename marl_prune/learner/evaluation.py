@@ -61,12 +61,12 @@ def oracle_utility(config: TrainConfig) -> float:
 
 
 def evaluate_actors(actors: RecurrentAgents, config: TrainConfig, oracle: float | None = None) -> dict[str, float]:
-    """``eval/*`` metrics of the greedy policy on the run's evaluation episodes, with the
+    """``eval/*`` metrics of the policy (greedy or sampled, ``eval_greedy``) on the run's evaluation episodes, with the
     utility as a fraction of the reference's (``utility_vs_oracle``; the reference's utility is
     computed when not given) and the scenario's score likewise (``score_vs_reference``)."""
     oracle = oracle_utility(config) if oracle is None else oracle
     env = config.env_config()
-    result = evaluate(ActorPolicy(actors), env, config.eval_episodes, seed=config.eval_seed)
+    result = evaluate(ActorPolicy(actors, greedy=config.eval_greedy), env, config.eval_episodes, seed=config.eval_seed)
     out = {f"eval/{m}": result.mean(m) for m in result.episodes}
     out["eval/utility_vs_oracle"] = out["eval/utility"] / oracle
     metric = score_metric(env)
