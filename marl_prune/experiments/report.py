@@ -114,8 +114,9 @@ def run_and_report(configs: Sequence[TrainConfig], backend: Backend, out: Path, 
     rows = aggregate(records)
     write_tables(rows, out, relative_to=relative_to)
     report = Report()
-    report.emit(f"{len(records)} runs; greedy evaluation utility as a fraction of the oracle, "
-                "mean +- 95% CI (Student t over seeds).\n")
+    report.emit(f"{len(records)} runs; evaluation score (the utility; on v1 `fair` the geometric mean throughput) "
+                "as a fraction of the centralised reference's (v0: the genie oracle), mean +- 95% CI (Student t "
+                "over seeds); the side columns are the means of the runs' own evaluation.\n")
     common = {k: v for k, v in configs[0].changed().items() if all(c.changed().get(k) == v for c in configs)
               and k not in ("scenario", "seed", "label", "run_name", "runs_dir", "progress")}
     if common:
