@@ -143,10 +143,15 @@ one means a new environment version."""
 
 def make_config(scenario: str | DSAConfig = "basic", **overrides: object) -> DSAConfig:
     """The preset named ``scenario`` (or a given config) with ``overrides`` applied."""
-    if isinstance(scenario, DSAConfig):
+    return from_presets(PRESETS, DSAConfig, "scenario", scenario, overrides)
+
+
+def from_presets(presets: dict[str, Any], kind: type, label: str, scenario: Any, overrides: dict[str, Any]) -> Any:
+    """``scenario`` (a name in ``presets`` or a ``kind`` config) with ``overrides`` applied."""
+    if isinstance(scenario, kind):
         base = scenario
     else:
-        if scenario not in PRESETS:
-            raise ValueError(f"unknown scenario {scenario!r}; choose one of {sorted(PRESETS)}")
-        base = PRESETS[scenario]
+        if scenario not in presets:
+            raise ValueError(f"unknown {label} {scenario!r}; choose one of {sorted(presets)}")
+        base = presets[scenario]
     return base.replace(**overrides) if overrides else base

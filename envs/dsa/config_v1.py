@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from envs.dsa.config import DSAConfig
+from envs.dsa.config import DSAConfig, from_presets
 
 REWARDS = ("rate", "packets", "proportional_fair")
 
@@ -151,13 +151,4 @@ PRESETS_V1: dict[str, DSAConfigV1] = {
 
 def make_config_v1(scenario: str | DSAConfigV1 = "traffic", **overrides: object) -> DSAConfigV1:
     """The v1 preset named ``scenario`` (or a given config) with ``overrides`` applied."""
-    if isinstance(scenario, DSAConfigV1):
-        base = scenario
-    else:
-        if scenario not in PRESETS_V1:
-            raise ValueError(f"unknown dsa_v1 scenario {scenario!r}; choose one of {sorted(PRESETS_V1)}")
-        base = PRESETS_V1[scenario]
-    config = base.replace(**overrides) if overrides else base
-    if not isinstance(config, DSAConfigV1):  # pragma: no cover - replace keeps the class
-        raise TypeError("expected a DSAConfigV1")
-    return config
+    return from_presets(PRESETS_V1, DSAConfigV1, "dsa_v1 scenario", scenario, overrides)

@@ -101,7 +101,8 @@ class DSACore:
     # ----------------------------------------------------------------------------- spaces
     @property
     def observation_space(self) -> spaces.Box:
-        """One user's observation: one-hot last action, ACK, observed SNR, [slot fraction]."""
+        """One user's observation: one-hot last action, ACK, observed SNR (in [-1, 1]), v1's
+        queue length and head-of-line age, [slot fraction]."""
         low = np.zeros(self.obs_dim, dtype=np.float32)
         low[self.n_actions + 1] = -1.0
         return spaces.Box(low, np.ones(self.obs_dim, dtype=np.float32), dtype=np.float32)
@@ -189,7 +190,15 @@ class DSACore:
         rewards = rate - self._costs(c)
         self._observe(actions, c.success, c.snr_db)
         self.cum_throughput += rate
-        info = {
+        info = self._slot_info(c, rate, rewards)
+        self._advance()
+        truncated = self.t >= self.config.max_cycles
+        self._needs_reset = truncated
+        return self.obs.copy(), rewards, truncated, info
+
+    def _slot_info(self, c: Contention, rate: np.ndarray, rewards: np.ndarray) -> dict[str, np.ndarray]:
+        """The per-user outcome of the slot and the team metrics."""
+        return {
             "transmit": c.transmit,
             "success": c.success,
             "collision": c.collision,
@@ -197,10 +206,6 @@ class DSACore:
             "snr_db": np.where(c.transmit, c.snr_db, 0.0),
             **self._team_metrics(rewards, c.transmit, c.success, c.collision, c.chan_flat),
         }
-        self._advance()
-        truncated = self.t >= self.config.max_cycles
-        self._needs_reset = truncated
-        return self.obs.copy(), rewards, truncated, info
 
     def _contend(self, actions: np.ndarray) -> Contention:
         """Who transmits where at what SNR, and whose transmission gets through the channel

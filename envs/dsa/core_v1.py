@@ -76,13 +76,6 @@ class DSACoreV1(DSACore):
 
     # ----------------------------------------------------------------------------- spaces
     @property
-    def observation_space(self) -> spaces.Box:
-        """v0's observation, then queue length / buffer and HOL age / deadline (in [0, 1])."""
-        low = np.zeros(self.obs_dim, dtype=np.float32)
-        low[self.n_actions + 1] = -1.0
-        return spaces.Box(low, np.ones(self.obs_dim, dtype=np.float32), dtype=np.float32)
-
-    @property
     def state_space(self) -> spaces.Box:
         """v0's state, then every queue, HOL age, source, link state and EWMA throughput."""
         obs_space = self.observation_space
@@ -141,17 +134,8 @@ class DSACoreV1(DSACore):
         counts = self._account(served, delivered, delay, dropped, arrivals)
         self._observe(actions, delivered, c.snr_db)
         self._observe_queues()
-        info = {
-            "transmit": c.transmit,
-            "success": c.success,
-            "collision": c.collision,
-            "rate": rate,
-            "snr_db": np.where(c.transmit, c.snr_db, 0.0),
-            "delivered_by_user": delivered,
-            **self._team_metrics(rewards, c.transmit, c.success, c.collision, c.chan_flat),
-            **counts,
-            **self._traffic_metrics(),
-        }
+        info = {**self._slot_info(c, rate, rewards), "delivered_by_user": delivered, **counts,
+                **self._traffic_metrics()}
         self._advance()
         truncated = self.t >= cfg.max_cycles
         self._needs_reset = truncated
