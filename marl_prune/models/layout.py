@@ -34,10 +34,20 @@ def gru_update(gi: Array, gh: Array, h: Array, sigmoid: Callable, tanh: Callable
     """The next GRU state from the input gates ``gi = W_ih x + b_ih`` and the hidden gates
     ``gh = W_hh h + b_hh`` (last axis ``3H``), in PyTorch's gate order (r, z, n)."""
     H = h.shape[-1]
-    r = sigmoid(gi[..., :H] + gh[..., :H])
-    z = sigmoid(gi[..., H : 2 * H] + gh[..., H : 2 * H])
-    n = tanh(gi[..., 2 * H :] + r * gh[..., 2 * H :])
+    i_rz, i_n = _split(gi, 2 * H)
+    h_rz, h_n = _split(gh, 2 * H)
+    r, z = _split(sigmoid(i_rz + h_rz), H)  # r and z in one call: elementwise, so the same numbers
+    n = tanh(i_n + r * h_n)
     return (1.0 - z) * n + z * h
+
+
+def _split(x: Array, at: int) -> tuple[Array, Array]:
+    """``x[..., :at], x[..., at:]``; with torch, one split (backward concatenates once
+    instead of zero-filling a full gradient per slice)."""
+    if hasattr(x, "split"):
+        head, tail = x.split([at, x.shape[-1] - at], dim=-1)
+        return head, tail
+    return x[..., :at], x[..., at:]
 
 
 def gru_cell(affine: Callable[[str, Array], Array], sigmoid: Callable, tanh: Callable) -> Callable:
