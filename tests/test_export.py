@@ -21,10 +21,11 @@ from marl_prune.pruning import compute_masks
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _pruned_actors(config: TrainConfig, sparsity: float, seed: int = 0) -> RecurrentAgents:
+def _pruned_actors(config: TrainConfig, sparsity: float, seed: int = 0, shared: bool = False) -> RecurrentAgents:
     torch.manual_seed(seed)
     core = DSACore(config.env_config())
-    actors = RecurrentAgents(core.n_users, core.obs_dim, core.n_actions, config.hidden_size)
+    actors = RecurrentAgents(core.n_users, core.obs_dim, core.n_actions, config.hidden_size, share_parameters=shared,
+                             agent_ids=shared)
     with torch.no_grad():  # weights of a larger spread than at init, like after training
         for p in actors.parameters():
             p.normal_(0, 0.5)
@@ -32,10 +33,11 @@ def _pruned_actors(config: TrainConfig, sparsity: float, seed: int = 0) -> Recur
     return actors
 
 
-@pytest.mark.parametrize("scenario", ["basic", "pu"])
-def test_runtime_matches_torch_over_an_episode(tmp_path, scenario):
+@pytest.mark.parametrize("scenario, shared", [("basic", False), ("pu", False), ("pu", True)],
+                         ids=["basic", "pu", "pu-shared"])
+def test_runtime_matches_torch_over_an_episode(tmp_path, scenario, shared):
     config = TrainConfig(scenario=scenario)
-    actors = _pruned_actors(config, 0.9)
+    actors = _pruned_actors(config, 0.9, shared=shared)
     team = SparseTeam.load(export_safetensors(actors, config, tmp_path / "team.safetensors"))
     core = DSACore(config.env_config(), num_envs=2)
     obs = core.reset(seed=0)
@@ -52,11 +54,34 @@ def test_runtime_matches_torch_over_an_episode(tmp_path, scenario):
         obs, *_ = core.step(actions)
 
 
-def test_onnx_step_matches_torch(tmp_path):
+def test_a_shared_actor_is_stored_once_with_the_agent_ids(tmp_path):
+    config = TrainConfig(scenario="pu")
+    shared, independent = _pruned_actors(config, 0.9, shared=True), _pruned_actors(config, 0.9)
+    one = export_safetensors(shared, config, tmp_path / "shared.safetensors")
+    six = export_safetensors(independent, config, tmp_path / "independent.safetensors")
+    team = SparseTeam.load(one)
+    assert team.header["shared"] == {"n_agents": 6, "agent_index": [0, 1, 2, 3, 4, 5], "agent_ids": True}
+    assert len({id(a) for a in team.agents.values()}) == 1 and one.stat().st_size < six.stat().st_size / 3
+    assert team.header["architecture"]["input_dim"] == team.obs_dim + 6
+    # identical observations, different users: the ids make their actions differ
+    obs = np.zeros((6, team.obs_dim), np.float32)
+    obs[:, 0] = 1.0
+    team.reset()
+    logits = team.logits(obs)
+    assert not np.allclose(logits[0], logits[1])
+    # one user's file keeps the shared network and that user's index
+    single = SparseTeam.load(export_safetensors(shared, config, tmp_path / "u3.safetensors", {"user_3": 3}))
+    single.reset()
+    team.reset()
+    assert np.allclose(single.logits(obs[3:4]), team.logits(obs)[3:4], atol=1e-6)
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["independent", "shared"])
+def test_onnx_step_matches_torch(tmp_path, shared):
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     config = TrainConfig()
-    actors = _pruned_actors(config, 0.75)
+    actors = _pruned_actors(config, 0.75, shared=shared)
     core = DSACore(config.env_config())
     for agent in range(actors.n_agents):
         path = export_onnx(actors, agent, tmp_path / f"user_{agent}.onnx")

@@ -157,13 +157,13 @@ def test_value_normalizer_tracks_mean_and_std():
     assert torch.allclose(norm.denormalize(norm.normalize(x)), x)
 
 
-@pytest.mark.parametrize("shared", [False, True], ids=["independent", "shared"])
+@pytest.mark.parametrize("shared", [False, True], ids=["independent", "shared-with-ids"])
 def test_fast_unroll_equals_the_step_by_step_reference(shared):
     """Outputs and gradients of the sequence-batched unroll match one step per slot to 1e-6
     (in float64, so that only a difference in the maths, not float32's summation order, shows)."""
     torch.manual_seed(0)
     T, B, N, D = 12, 5, 3, 7
-    actors = RecurrentAgents(N, D, 4, hidden_size=8, share_parameters=shared).double()
+    actors = RecurrentAgents(N, D, 4, hidden_size=8, share_parameters=shared, agent_ids=shared).double()
     obs, h0 = torch.randn(T, B, N, D, dtype=torch.float64), torch.randn(B, N, 8, dtype=torch.float64)
     start = torch.rand(T, B) < 0.2
     fast, reference = actors.unroll(obs, h0, start), actors.unroll_reference(obs, h0, start)

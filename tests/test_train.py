@@ -41,8 +41,9 @@ def _weights(run_dir):
     return load_checkpoint(Path(run_dir) / CHECKPOINT)["actors"]
 
 
-@pytest.mark.parametrize("overrides", [{}, {"critic": "local", "scenario": "pu"}, {"algo": "a2c"}],
-                         ids=["iagc", "ippo-pu", "a2c"])
+@pytest.mark.parametrize("overrides", [{}, {"critic": "local", "scenario": "pu"}, {"algo": "a2c"},
+                                       {"critic": "local", "share_actor_params": True, "share_critic_params": True}],
+                         ids=["iagc", "ippo-pu", "a2c", "shared-ippo"])
 def test_same_seed_trains_identically(tmp_path, overrides):
     cfg = dict(TINY, iterations=3, runs_dir=str(tmp_path), **overrides)
     a = train(TrainConfig(**cfg, run_name="a"))

@@ -45,19 +45,26 @@ def _tensors(actors: RecurrentAgents, agents: dict[str, int], sparse: bool) -> d
     return tensors
 
 
+def stored_networks(actors: RecurrentAgents, agents: dict[str, int]) -> dict[str, int]:
+    """The networks a file holds, by name: one per agent, or a shared actor once (``shared``)."""
+    return {"shared": 0} if actors.stacks == 1 and actors.n_agents > 1 else agents
+
+
 def export_safetensors(actors: RecurrentAgents, config: TrainConfig, path: Path,
                        agents: dict[str, int] | None = None) -> Path:
     """Write the actors named in ``agents`` (name -> index; default all users) as CSR parts
-    with the JSON header of :mod:`marl_prune.runtime`."""
+    with the JSON header of :mod:`marl_prune.deploy.runtime`; a shared actor is stored once,
+    with the agents' indices."""
     from safetensors.numpy import save_file
 
     env = config.env_config()
     agents = agents or {f"user_{i}": i for i in range(actors.n_agents)}
-    tensors = _tensors(actors, agents, sparse=True)
+    networks = stored_networks(actors, agents)
+    tensors = _tensors(actors, networks, sparse=True)
     sparsity = {
         name: {layer: 1.0 - len(tensors[f"{name}/{layer}/values"]) / float(np.prod(w.shape))
                for layer, (w, _) in agent_weights(actors, index).items()}
-        for name, index in agents.items()
+        for name, index in networks.items()
     }
     header = {
         "format": FORMAT,
@@ -65,12 +72,14 @@ def export_safetensors(actors: RecurrentAgents, config: TrainConfig, path: Path,
         "scenario": config.scenario,
         "env_version": config.env_version,
         "env": {k: v for k, v in vars(env).items()},
-        "observation_space": {"shape": [actors.encoder.weight.shape[-1]], "dtype": "float32"},
+        "observation_space": {"shape": [actors.obs_dim], "dtype": "float32"},
         "action_space": {"n": int(actors.head.weight.shape[1])},
-        "architecture": {"type": "Linear-ReLU-GRUCell-Linear", "obs_dim": int(actors.encoder.weight.shape[-1]),
-                         "hidden_size": actors.hidden_size, "n_actions": int(actors.head.weight.shape[1]),
-                         "gates": "pytorch (r, z, n)"},
+        "architecture": {"type": "Linear-ReLU-GRUCell-Linear", "obs_dim": actors.obs_dim,
+                         "input_dim": int(actors.encoder.weight.shape[-1]), "hidden_size": actors.hidden_size,
+                         "n_actions": int(actors.head.weight.shape[1]), "gates": "pytorch (r, z, n)"},
         "agents": list(agents),
+        "shared": ({"n_agents": actors.n_agents, "agent_index": list(agents.values()), "agent_ids": actors.agent_ids}
+                   if "shared" in networks else None),
         "sparsity": sparsity,
     }
     header["checksum"] = checksum(tensors, header)
@@ -88,13 +97,16 @@ class OneStep(nn.Module):
         weights = agent_weights(actors, agent)
         self.weight = nn.ParameterDict({k: nn.Parameter(torch.from_numpy(w)) for k, (w, _) in weights.items()})
         self.bias = nn.ParameterDict({k: nn.Parameter(torch.from_numpy(b)) for k, (_, b) in weights.items()})
-        self.obs_dim, self.hidden_size = weights["encoder"][0].shape[1], weights["gru_hh"][0].shape[1]
+        self.obs_dim, self.hidden_size = actors.obs_dim, weights["gru_hh"][0].shape[1]
+        # a shared actor's agent id, appended to the observation inside the graph
+        self.register_buffer("agent_id", actors.ids[agent].clone() if actors.agent_ids else torch.zeros(0))
 
     def affine(self, layer: str, x: torch.Tensor) -> torch.Tensor:
         return nn.functional.linear(x, self.weight[layer], self.bias[layer])
 
     def forward(self, obs: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return actor_step(obs, h, self.affine, torch.relu, gru_cell(self.affine, torch.sigmoid, torch.tanh))
+        x = torch.cat([obs, self.agent_id.expand(obs.shape[0], -1)], dim=-1)
+        return actor_step(x, h, self.affine, torch.relu, gru_cell(self.affine, torch.sigmoid, torch.tanh))
 
 
 def export_onnx(actors: RecurrentAgents, agent: int, path: Path) -> Path:
@@ -124,11 +136,12 @@ def size_and_latency_report(actors: RecurrentAgents, sparse_path: Path) -> dict:
     from safetensors.numpy import save_file
 
     agents = {f"user_{i}": i for i in range(actors.n_agents)}
+    networks = stored_networks(actors, agents)
     with tempfile.TemporaryDirectory() as tmp:
         dense_path = Path(tmp) / "dense.safetensors"
-        save_file(_tensors(actors, agents, sparse=False), str(dense_path))
+        save_file(_tensors(actors, networks, sparse=False), str(dense_path))
         dense_bytes = dense_path.stat().st_size
-    layers = [pair for i in agents.values() for pair in agent_weights(actors, i).values()]  # (weight, bias)
+    layers = [pair for i in networks.values() for pair in agent_weights(actors, i).values()]  # (weight, bias)
     n_params = sum(w.size + b.size for w, b in layers)
     weight_nonzeros = sum(int(np.count_nonzero(w)) for w, _ in layers)
     weight_sparsity = 1.0 - weight_nonzeros / sum(w.size for w, _ in layers)
@@ -137,6 +150,7 @@ def size_and_latency_report(actors: RecurrentAgents, sparse_path: Path) -> dict:
 
     step = OneStep(actors, 0).eval()
     obs, h = torch.rand(1, step.obs_dim), torch.zeros(1, step.hidden_size)
+    x = torch.cat([obs, step.agent_id[None]], dim=-1)  # the network's input (with a shared actor's id)
     with warnings.catch_warnings():  # torch flags its CSR support as beta
         warnings.simplefilter("ignore", UserWarning)
         csr = {layer: torch.from_numpy(w).to_sparse_csr() for layer, (w, _) in weights.items()}
@@ -147,7 +161,7 @@ def size_and_latency_report(actors: RecurrentAgents, sparse_path: Path) -> dict:
 
     @torch.no_grad()
     def torch_sparse_step():
-        return actor_step(obs, h, sparse_affine, torch.relu, gru_cell(sparse_affine, torch.sigmoid, torch.tanh))
+        return actor_step(x, h, sparse_affine, torch.relu, gru_cell(sparse_affine, torch.sigmoid, torch.tanh))
 
     @torch.no_grad()
     def torch_dense_step():
@@ -155,7 +169,7 @@ def size_and_latency_report(actors: RecurrentAgents, sparse_path: Path) -> dict:
 
     team = SparseTeam.load(sparse_path)
     agent = team.agents["user_0"]
-    obs_np, h_np = obs.numpy(), h.numpy()
+    obs_np, h_np = x.numpy(), h.numpy()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # one core, as on a radio; numpy runs single-threaded here too
     try:

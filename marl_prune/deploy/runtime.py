@@ -136,7 +136,11 @@ class SparseAgent:
 
 
 class SparseTeam:
-    """Every agent of an exported file, stepped together on ``(B, N, obs_dim)`` observations."""
+    """Every agent of an exported file, stepped together on ``(B, N, obs_dim)`` observations.
+
+    A shared actor is stored once (``shared/{layer}/...``); the header's ``shared`` entry then
+    gives each listed agent's index and whether a one-hot agent id follows its observation.
+    """
 
     def __init__(self, header: dict, agents: dict[str, SparseAgent]):
         self.header, self.agents = header, agents
@@ -145,6 +149,10 @@ class SparseTeam:
         self.n_actions = int(header["architecture"]["n_actions"])
         self.hidden_size = int(header["architecture"]["hidden_size"])
         self.h = np.zeros((1, len(agents), self.hidden_size), dtype=np.float32)
+        shared = header.get("shared")
+        self.shared = next(iter(agents.values())) if shared else None
+        self.ids = (np.eye(int(shared["n_agents"]), dtype=np.float32)[list(shared["agent_index"])]
+                    if shared and shared["agent_ids"] else None)
 
     @classmethod
     def load(cls, path: str | Path) -> SparseTeam:
@@ -177,9 +185,11 @@ class SparseTeam:
     @staticmethod
     def _agents(header: dict, tensors: dict[str, np.ndarray], path: Path) -> dict[str, SparseAgent]:
         arch = header["architecture"]
-        shapes = actor_layer_shapes(int(arch["obs_dim"]), int(arch["hidden_size"]), int(arch["n_actions"]))
+        shapes = actor_layer_shapes(int(arch.get("input_dim", arch["obs_dim"])), int(arch["hidden_size"]),
+                                    int(arch["n_actions"]))
+        stored = ["shared"] if header.get("shared") else header["agents"]
         agents = {}
-        for agent in header["agents"]:
+        for agent in stored:
             weights, biases = {}, {}
             for layer in ACTOR_LAYERS:
                 key = f"{agent}/{layer}"
@@ -194,11 +204,11 @@ class SparseTeam:
                     raise ValueError(f"{path}: {key}/bias has shape {bias.shape}, expected {shapes[layer][:1]}")
                 weights[layer], biases[layer] = matrix, bias
             agents[agent] = SparseAgent(weights, biases)
-        expected = {f"{a}/{layer}/{part}" for a in header["agents"] for layer in ACTOR_LAYERS
+        expected = {f"{a}/{layer}/{part}" for a in stored for layer in ACTOR_LAYERS
                     for part in ("values", "col_indices", "row_ptr", "bias")}
         if set(tensors) != expected:
             raise ValueError(f"{path}: tensors {sorted(set(tensors) - expected)} are not in the header")
-        return agents
+        return {name: agents["shared"] for name in header["agents"]} if header.get("shared") else agents
 
     def reset(self, batch_size: int = 1) -> None:
         """Zero the recurrent state of every agent (start of an episode)."""
@@ -217,10 +227,16 @@ class SparseTeam:
             )
         if self.h.shape[0] != obs.shape[0]:
             raise ValueError(f"batch of {obs.shape[0]} but the state holds {self.h.shape[0]}: call reset()")
-        out = np.empty((obs.shape[0], len(self.agents), self.n_actions), dtype=np.float32)
-        h = np.empty_like(self.h)
-        for i, agent in enumerate(self.agents.values()):
-            out[:, i], h[:, i] = agent.step(obs[:, i], self.h[:, i])
+        B, n = obs.shape[:2]
+        if self.shared is not None:  # one network: every agent in one call
+            x = obs if self.ids is None else np.concatenate([obs, np.broadcast_to(self.ids, (B, *self.ids.shape))], -1)
+            out, h = self.shared.step(x.reshape(B * n, -1), self.h.reshape(B * n, -1))
+            out, h = out.reshape(B, n, -1), h.reshape(B, n, -1)
+        else:
+            out = np.empty((B, n, self.n_actions), dtype=np.float32)
+            h = np.empty_like(self.h)
+            for i, agent in enumerate(self.agents.values()):
+                out[:, i], h[:, i] = agent.step(obs[:, i], self.h[:, i])
         self.h = h
         return out[0] if single else out
 

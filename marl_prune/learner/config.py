@@ -66,7 +66,13 @@ class TrainConfig:
     hidden_size: int = 64
     """Width of the actor's Linear and GRU layers."""
     share_actor_params: bool = False
-    """One actor for all users instead of independent parameters."""
+    """One actor network for all users instead of one per user: every user's experience trains
+    it (32 users: 32x the data of an independent actor); users differ through agent_ids."""
+    agent_ids: bool = True
+    """With shared networks: append a one-hot agent id to each user's observation (False:
+    identical users get identical policies)."""
+    share_critic_params: bool = False
+    """Local critics (critic=local): one shared critic network instead of one per user."""
     critic: str = "global"
     """global: one MLP critic on the global state (IAGC); local: a recurrent critic per user
     on its own observations (IPPO-style baseline)."""

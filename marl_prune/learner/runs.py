@@ -33,14 +33,20 @@ class RunResult:
 
 def build_models(config: TrainConfig, core: DSACore) -> tuple[RecurrentAgents, torch.nn.Module]:
     """The actors and the critic for ``config`` on ``core``'s spaces."""
-    actors = RecurrentAgents(
-        core.n_users, core.obs_dim, core.n_actions, config.hidden_size, config.share_actor_params
-    )
+    actors = build_actors(config, core)
     if config.critic == "global":
         critic: torch.nn.Module = CentralCritic(core.state_dim, config.critic_hidden)
     else:
-        critic = RecurrentAgents(core.n_users, core.obs_dim, 1, config.critic_hidden, head_gain=1.0)
+        critic = RecurrentAgents(core.n_users, core.obs_dim, 1, config.critic_hidden, head_gain=1.0,
+                                 share_parameters=config.share_critic_params,
+                                 agent_ids=config.share_critic_params and config.agent_ids)
     return actors, critic
+
+
+def build_actors(config: TrainConfig, core: DSACore) -> RecurrentAgents:
+    """The actors for ``config`` on ``core``'s spaces (freshly initialised from torch's generator)."""
+    return RecurrentAgents(core.n_users, core.obs_dim, core.n_actions, config.hidden_size, config.share_actor_params,
+                           agent_ids=config.share_actor_params and config.agent_ids)
 
 
 def actor_prunable_weights(actors: RecurrentAgents, prune_head: bool = False) -> list[str]:

@@ -26,6 +26,7 @@ from marl_prune.learner.runs import (
     CHECKPOINT,
     RunResult,
     actor_prunable_weights,
+    build_actors,
     build_models,
     load_trained_actors,
     save_ticket,
@@ -103,8 +104,7 @@ def _run_lottery(config: TrainConfig, run_dir: Path) -> RunResult:
         result = swamp(actors, names, trainer, cycles, config.swamp_particles, rate, per_stack=True)
         final, masks, history = result.model, result.masks, result.history
     else:
-        learners = [actors] + [RecurrentAgents(core.n_users, core.obs_dim, core.n_actions, config.hidden_size,
-                                               config.share_actor_params) for _ in range(config.colt_splits - 1)]
+        learners = [actors] + [build_actors(config, core) for _ in range(config.colt_splits - 1)]
         # learner i trains on its own environment seeds (a disjoint stream of channel realisations)
         models, masks, history = colt(learners, names, lambda i, m, k, s: trainer(m, k, s, split=i),
                                       cycles, rate, per_stack=True)

@@ -84,6 +84,8 @@ class RecurrentAgents(nn.Module):
     """Per-user networks ``obs -> Linear -> ReLU -> GRU -> Linear head``, batched over users.
 
     Used for the actors (head = action logits) and for IPPO's local critics (head = value).
+    With ``share_parameters`` one network serves every user; ``agent_ids`` then appends a
+    one-hot agent identifier to each observation, so that users can still act differently.
     """
 
     def __init__(
@@ -94,11 +96,14 @@ class RecurrentAgents(nn.Module):
         hidden_size: int = 64,
         share_parameters: bool = False,
         head_gain: float = 0.01,
+        agent_ids: bool = False,
     ):
         super().__init__()
         stacks = 1 if share_parameters else n_agents
         self.n_agents, self.hidden_size, self.stacks = n_agents, hidden_size, stacks
-        self.encoder = StackedLinear(stacks, obs_dim, hidden_size)
+        self.obs_dim, self.agent_ids = obs_dim, agent_ids
+        self.register_buffer("ids", torch.eye(n_agents), persistent=False)
+        self.encoder = StackedLinear(stacks, obs_dim + (n_agents if agent_ids else 0), hidden_size)
         self.gru = StackedGRUCell(stacks, hidden_size, hidden_size)
         self.head = StackedLinear(stacks, hidden_size, out_dim, gain=head_gain)
 
@@ -109,10 +114,16 @@ class RecurrentAgents(nn.Module):
         """The stack that holds ``agent``'s parameters (0 for every agent when they share)."""
         return agent if self.stacks > 1 else 0
 
+    def inputs(self, obs: Tensor) -> Tensor:
+        """The network's input: ``obs (..., N, obs_dim)``, with the one-hot agent ids appended."""
+        if not self.agent_ids:
+            return obs
+        return torch.cat([obs, self.ids.to(obs.dtype).expand(*obs.shape[:-1], self.n_agents)], dim=-1)
+
     def step(self, obs: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
         """One slot: ``obs (B, N, obs_dim)``, ``h (B, N, H)`` -> ``(out (B, N, out), h')``."""
         layers = {"encoder": self.encoder, "head": self.head}
-        return actor_step(obs, h, lambda layer, x: layers[layer](x), torch.relu, cell=self.gru)
+        return actor_step(self.inputs(obs), h, lambda layer, x: layers[layer](x), torch.relu, cell=self.gru)
 
     def unroll(self, obs: Tensor, h0: Tensor, episode_start: Tensor) -> Tensor:
         """Run a sequence ``obs (T, B, N, obs_dim)`` from ``h0``; the hidden state is zeroed
@@ -127,7 +138,7 @@ class RecurrentAgents(nn.Module):
         # that backward stacks the per-step gradients once.
         T, B, N, _ = obs.shape
         H, gru = self.hidden_size, self.gru
-        x = obs.permute(2, 0, 1, 3).reshape(N, T * B, -1)
+        x = self.inputs(obs).permute(2, 0, 1, 3).reshape(N, T * B, -1)
         x = torch.relu(agent_major_affine(x, self.encoder.weight, self.encoder.bias))
         gi = agent_major_affine(x, gru.weight_ih, gru.bias_ih).reshape(N, T, B, 3 * H).unbind(1)
         keep = (~episode_start).to(h0.dtype)[:, None, :, None].unbind(0)  # T x (1, B, 1)
