@@ -174,3 +174,25 @@ def test_fast_unroll_equals_the_step_by_step_reference(shared):
         (out * torch.linspace(-1, 1, out.numel(), dtype=torch.float64).reshape(out.shape)).sum().backward()
         grads.append([p.grad.clone() for p in actors.parameters()])
     assert all(torch.allclose(a, b, atol=1e-6, rtol=1e-6) for a, b in zip(*grads))
+
+
+def test_the_memoryless_actor_sees_exactly_its_frame_stack():
+    from marl_prune.models.feedforward import FeedForwardAgents
+
+    torch.manual_seed(0)
+    B, N, D = 2, 3, 4
+    actor = FeedForwardAgents(N, D, 5, hidden_size=8, frame_stack=3)
+    obs = torch.randn(6, B, N, D)
+    start = torch.zeros(6, B, dtype=torch.bool)
+    start[3, 1] = True  # copy 1 starts an episode at t = 3
+    out = actor.unroll(obs, actor.initial_hidden(B), start)
+    for t in range(6):
+        for b in range(B):
+            first = 3 if (b == 1 and t >= 3) else 0
+            frames = [obs[k, b] if k >= first else torch.zeros(N, D) for k in range(t - 2, t + 1)]
+            expected = actor._net(torch.cat(frames, dim=-1)[None])[0]
+            assert torch.allclose(out[t, b], expected, atol=1e-6)
+    single = FeedForwardAgents(N, D, 5, hidden_size=8, frame_stack=1)  # no memory at all
+    a = single.unroll(obs, single.initial_hidden(B), start)
+    b = single.unroll(obs.flip(0), single.initial_hidden(B), start).flip(0)
+    assert torch.allclose(a, b, atol=1e-6) and single.hidden_size == 0

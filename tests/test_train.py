@@ -228,3 +228,18 @@ def test_critic_pruning_and_shared_actor(tmp_path):
     weights = [w for k, w in critic.items() if k.endswith("weight")]
     zeros = sum(int((w == 0).sum()) for w in weights)
     assert zeros == pytest.approx(0.5 * sum(w.numel() for w in weights), abs=1)
+
+
+def test_memoryless_actor_trains_prunes_and_is_not_exported(tmp_path):
+    from marl_prune.deploy.export import export_run
+
+    cfg = TrainConfig(**TINY, iterations=3, runs_dir=str(tmp_path), run_name="mlp", actor="mlp", frame_stack=2,
+                      prune_schedule="linear", prune_warmup=0, prune_end_lock=1, final_sparsity=0.75)
+    result = train(cfg)
+    actors = _weights(result.run_dir)
+    assert set(actors) >= {"encoder.weight", "hidden.weight", "head.weight"} and "gru.weight_hh" not in actors
+    assert result.metrics["sparsity/actual"] == pytest.approx(0.75, abs=0.01)
+    with pytest.raises(ValueError, match="export takes the recurrent actor"):
+        export_run(result.run_dir, tmp_path / "out")
+    with pytest.raises(ValueError, match="frame_stack must be >= 1, and 1 unless actor=mlp"):
+        TrainConfig(frame_stack=3)

@@ -57,6 +57,8 @@ def export_safetensors(actors: RecurrentAgents, config: TrainConfig, path: Path,
     with the agents' indices."""
     from safetensors.numpy import save_file
 
+    if not isinstance(actors, RecurrentAgents):
+        raise ValueError("export takes the recurrent actor; --actor mlp is an ablation of it and is not exported")
     env = config.env_config()
     agents = agents or {f"user_{i}": i for i in range(actors.n_agents)}
     networks = stored_networks(actors, agents)

@@ -27,6 +27,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "prune_mode": MODES,
     "harmonic_base": BASES,
     "prune_method": PRUNE_METHODS,
+    "actor": ("gru", "mlp"),
 }
 """The allowed values of every field that takes a name (validation and ``--help`` read it)."""
 
@@ -65,6 +66,11 @@ class TrainConfig:
     # --- model
     hidden_size: int = 64
     """Width of the actor's Linear and GRU layers."""
+    actor: str = "gru"
+    """gru: the recurrent actor; mlp: a memoryless actor of the same width (Linear-ReLU-Linear-ReLU-
+    head) on the last frame_stack observations, for the memory ablation (not exportable)."""
+    frame_stack: int = 1
+    """actor=mlp: how many of the last observations the actor sees."""
     share_actor_params: bool = False
     """One actor network for all users instead of one per user: every user's experience trains
     it (32 users: 32x the data of an independent actor); users differ through agent_ids."""
@@ -201,6 +207,8 @@ class TrainConfig:
             (self.bptt_chunk >= 1 and self.num_steps % self.bptt_chunk == 0, "bptt_chunk",
              f"must divide num_steps ({self.num_steps})"),
             (self.hidden_size >= 1, "hidden_size", "must be >= 1"),
+            (self.frame_stack >= 1 and (self.frame_stack == 1 or self.actor == "mlp"), "frame_stack",
+             "must be >= 1, and 1 unless actor=mlp"),
             (self.critic_hidden >= 1, "critic_hidden", "must be >= 1"),
             (self.learning_rate > 0, "learning_rate", "must be > 0"),
             (0 <= self.gamma <= 1, "gamma", "must lie in [0, 1]"),

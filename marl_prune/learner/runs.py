@@ -16,6 +16,7 @@ from marl_prune.learner.checkpoint import CHECKPOINT_FORMAT, load_checkpoint, sa
 from marl_prune.learner.config import TrainConfig, load_run_config
 from marl_prune.learner.run_folder import CHECKPOINT
 from marl_prune.models.critics import CentralCritic
+from marl_prune.models.feedforward import FeedForwardAgents
 from marl_prune.models.recurrent import RecurrentAgents
 from marl_prune.pruning import MaskSet, prunable_weights
 
@@ -31,7 +32,7 @@ class RunResult:
     metrics: dict[str, float]
 
 
-def build_models(config: TrainConfig, core: DSACore) -> tuple[RecurrentAgents, torch.nn.Module]:
+def build_models(config: TrainConfig, core: DSACore) -> tuple[Actors, torch.nn.Module]:
     """The actors and the critic for ``config`` on ``core``'s spaces."""
     actors = build_actors(config, core)
     if config.critic == "global":
@@ -43,10 +44,19 @@ def build_models(config: TrainConfig, core: DSACore) -> tuple[RecurrentAgents, t
     return actors, critic
 
 
-def build_actors(config: TrainConfig, core: DSACore) -> RecurrentAgents:
-    """The actors for ``config`` on ``core``'s spaces (freshly initialised from torch's generator)."""
+Actors = RecurrentAgents | FeedForwardAgents
+"""Either actor: they share one interface (initial_hidden, step, unroll, stacks, ...)."""
+
+
+def build_actors(config: TrainConfig, core: DSACore) -> Actors:
+    """The actors for ``config`` on ``core``'s spaces (freshly initialised from torch's generator):
+    recurrent, or with ``actor=mlp`` the memoryless :class:`FeedForwardAgents` (same interface)."""
+    ids = config.share_actor_params and config.agent_ids
+    if config.actor == "mlp":
+        return FeedForwardAgents(core.n_users, core.obs_dim, core.n_actions, config.hidden_size,
+                                 config.frame_stack, config.share_actor_params, agent_ids=ids)
     return RecurrentAgents(core.n_users, core.obs_dim, core.n_actions, config.hidden_size, config.share_actor_params,
-                           agent_ids=config.share_actor_params and config.agent_ids)
+                           agent_ids=ids)
 
 
 def actor_prunable_weights(actors: RecurrentAgents, prune_head: bool = False) -> list[str]:

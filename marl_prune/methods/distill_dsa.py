@@ -61,6 +61,8 @@ def distill_sparse_team(teacher: RecurrentAgents, config: TrainConfig, sparsity:
                         seed: int = 0) -> tuple[RecurrentAgents, MaskSet]:
     """A student pruned to ``sparsity`` and distilled from ``teacher`` with the mask fixed:
     each epoch collects one fresh batch of teacher episodes and takes one step on it."""
+    if not isinstance(teacher, RecurrentAgents):
+        raise ValueError("distillation matches the GRU actor's encoder and GRU outputs: it takes the recurrent actor")
     teacher = teacher.eval()
     student = copy.deepcopy(teacher).train()
     masks = compute_masks(student, actor_prunable_weights(student, config.prune_head), sparsity, per_stack=True)
