@@ -191,8 +191,8 @@ def test_an_empty_folder_is_a_fine_run_name(tmp_path):
 # -------------------------------------------------------------------------- config files
 FILE_CASES = [
     ("run.toml", 'anneal_lr = "false"\n', "anneal_lr must be true or false, got 'false'"),
-    ("run.toml", 'iterations = "abc"\n', "iterations must be an integer, got 'abc'"),
-    ("run.toml", "iterations = 2.5\n", "iterations must be an integer, got 2.5"),
+    ("run.toml", 'iterations = "abc"\n', "iterations must be an integer or None, got 'abc'"),
+    ("run.toml", "iterations = 2.5\n", "iterations must be an integer or None, got 2.5"),
     ("run.toml", "learning_rat = 0.1\n", "unknown config key(s): ['learning_rat']"),
     ("run.toml", "env = 3\n", "env must be a mapping of DSAConfig fields, got 3"),
     ("run.toml", "[env]\nn_users = true\n", "n_users must be an integer, got True"),
@@ -214,7 +214,7 @@ def test_missing_config_file(tmp_path):
 @pytest.mark.parametrize("content, message", [
     ("[1, 2]", "must hold a JSON object of config keys, got list"),
     ("{nope", "is not valid JSON"),
-    ('{"iterations": "abc"}', "iterations must be an integer, got 'abc'"),
+    ('{"iterations": "abc"}', "iterations must be an integer or None, got 'abc'"),
 ], ids=["list", "broken", "bad value"])
 def test_run_config_json_is_checked(tmp_path, runs, content, message):
     run = _copy_run(runs, tmp_path)
@@ -338,7 +338,7 @@ SWEEP = ["--scenarios", "basic", "--iterations", "2", "--set", "num_envs=2", "--
     (["--methods", "linear", "--sparsities", "0.5", "0.5"], "--sparsities lists 0.5 more than once"),
     (["--methods", "cubic"], "unknown method(s) ['cubic']"),
     (["--methods", "dense", "--set", "learning_rat=1"], "unknown TrainConfig field(s) ['learning_rat']"),
-    (["--methods", "dense", "--set", "iterations='abc'"], "iterations must be an integer, got 'abc'"),
+    (["--methods", "dense", "--set", "iterations='abc'"], "iterations must be an integer or None, got 'abc'"),
     (["--methods", "dense", "--relative-to", "ippo"], "that method is not in --methods"),
 ], ids=["seeds", "sparsities", "method", "set key", "set value", "relative"])
 def test_sweep_rejects_bad_grids(tmp_path, args, message):

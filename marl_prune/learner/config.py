@@ -30,6 +30,16 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "actor": ("gru", "mlp"),
 }
 """The allowed values of every field that takes a name (validation and ``--help`` read it)."""
+BASE_DEFAULTS: dict[str, Any] = {"iterations": 300, "share_actor_params": False}
+SCENARIO_DEFAULTS: dict[str, dict[str, Any]] = {
+    # 32 users: independent actors each see 1/32 of the data and do not learn in a budget that
+    # fits; one shared actor with agent ids learns from all of it.
+    "large": {"share_actor_params": True, "iterations": 400},
+    "large_traffic": {"share_actor_params": True, "iterations": 400},
+}
+"""Budgets and architectures per scenario, for the fields a config leaves unset (None);
+BASE_DEFAULTS elsewhere. Chosen so that the default command learns within 30 minutes on
+2 cores (see the README's results)."""
 
 
 @dataclass
@@ -57,8 +67,9 @@ class TrainConfig:
     torch_threads: int = 1
     """torch intra-op threads (results are reproducible for a fixed value)."""
     # --- rollouts
-    iterations: int = 300
-    """Training iterations; each collects num_steps slots from num_envs copies."""
+    iterations: int | None = None
+    """Training iterations; each collects num_steps slots from num_envs copies (default: 300, or
+    the scenario's own budget in SCENARIO_DEFAULTS)."""
     num_envs: int = 32
     """Environment copies stepped in lockstep."""
     num_steps: int = 100
@@ -71,9 +82,10 @@ class TrainConfig:
     head) on the last frame_stack observations, for the memory ablation (not exportable)."""
     frame_stack: int = 1
     """actor=mlp: how many of the last observations the actor sees."""
-    share_actor_params: bool = False
+    share_actor_params: bool | None = None
     """One actor network for all users instead of one per user: every user's experience trains
-    it (32 users: 32x the data of an independent actor); users differ through agent_ids."""
+    it (32 users: 32x the data of an independent actor); users differ through agent_ids
+    (default: independent actors, but shared on the large scenarios, see SCENARIO_DEFAULTS)."""
     agent_ids: bool = True
     """With shared networks: append a one-hot agent id to each user's observation (False:
     identical users get identical policies)."""
@@ -189,6 +201,9 @@ class TrainConfig:
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"TrainConfig.{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
+        for name, value in {**BASE_DEFAULTS, **SCENARIO_DEFAULTS.get(self.scenario, {})}.items():
+            if getattr(self, name) is None:  # left unset: the scenario's default
+                setattr(self, name, value)
         # the pruning horizon's default: a tenth of the run for the warm-up and the end-lock
         self.prune_warmup = self.iterations // 10 if self.prune_warmup is None else self.prune_warmup
         self.prune_end_lock = self.iterations // 10 if self.prune_end_lock is None else self.prune_end_lock
@@ -281,12 +296,12 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     def changed(self) -> dict[str, Any]:
-        """The fields whose values differ from a default config's (a resolved default, such as
-        the 10% warm-up, counts as the default)."""
-        reference = TrainConfig().to_dict()
+        """The fields whose values differ from the defaults (the scenario's own defaults, and the
+        10% warm-up and end-lock, count as defaults)."""
+        default = {**TrainConfig().to_dict(), **BASE_DEFAULTS, **SCENARIO_DEFAULTS.get(self.scenario, {})}
         for key in ("prune_warmup", "prune_end_lock"):  # defaults that follow the iterations
-            reference[key] = self.iterations // 10
-        return {k: v for k, v in self.to_dict().items() if reference[k] != v}
+            default[key] = int(self.iterations or 0) // 10
+        return {k: v for k, v in self.to_dict().items() if default[k] != v}
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
