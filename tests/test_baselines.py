@@ -109,3 +109,20 @@ def test_basic_oracle_and_tuned_aloha_values():
     assert oracle == pytest.approx(2 * math.log2(11.0))  # both channels carry one user
     aloha = baseline_policies(cfg)["aloha"]
     assert aloha.p == pytest.approx(0.5)  # the closed-form optimum K/N
+
+
+def test_probe_then_settle_probes_without_collisions_then_plays_the_genies_matching():
+    from envs.dsa.baselines import ProbeThenSettle, oracle_actions
+
+    cfg = make_config("snr")
+    core = DSACore(cfg, num_envs=4)
+    obs = core.reset(seed=3)
+    policy = ProbeThenSettle("central")
+    state = policy.initial_state(core, np.random.default_rng(0))
+    for t in range(cfg.n_users):  # probing: every user tries every channel once, alone
+        actions, state = policy(obs, state)
+        obs, _, _, info = core.step(actions)
+        assert not info["collision"].any() and (info["success"] == info["transmit"]).all()
+    actions, state = policy(obs, state)
+    assert np.array_equal(actions, oracle_actions(core))  # static gains: the genie's matching
+    assert np.isfinite(state["gain"]).all()

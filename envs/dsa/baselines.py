@@ -119,3 +119,71 @@ class GenieOracle:
 
     def __call__(self, obs: np.ndarray, core: DSACore) -> tuple[np.ndarray, DSACore]:
         return oracle_actions(core), core
+
+
+class ProbeThenSettle:
+    """Learn the episode's link gains, then settle: what adapting within an episode is worth.
+
+    Probing takes the first N slots: in slot t user i transmits at the top level on channel
+    (i + t) mod N when that is a channel, so every user tries every channel once and no two
+    users ever share one; a received SNR reveals the link's gain (a failure: no link). Then:
+
+    * ``settle="central"``: the users are matched to channels on the probed gains, as the genie
+      would on static gains (an upper bound for any probe-then-settle team: it knows everyone's
+      probes);
+    * ``settle="own"``: every user goes to its own best channel at its best level with no
+      coordination, and after a failed slot retries there with probability 1/2.
+
+    Meant for static channels (no fading, no primary users), where the probes stay true.
+    """
+
+    def __init__(self, settle: str = "central"):
+        if settle not in ("central", "own"):
+            raise ValueError(f"settle must be central or own, got {settle!r}")
+        self.settle = settle
+
+    def initial_state(self, core: DSACore, rng: np.random.Generator) -> dict[str, Any]:
+        B, N, K = core.num_envs, core.n_users, core.n_channels
+        return {"core": core, "rng": rng, "t": 0, "gain": np.full((B, N, K), np.nan), "plan": None}
+
+    def __call__(self, obs: np.ndarray, state: dict[str, Any]) -> tuple[np.ndarray, Any]:
+        core, t = state["core"], state["t"]
+        B, N, K, L = core.num_envs, core.n_users, core.n_channels, core.n_levels
+        A = core.n_actions
+        if 0 < t <= N:  # read the last probe: observed SNR = top level + gain
+            channel = (np.arange(N) + t - 1) % N
+            probed = channel < K
+            snr = obs[..., A + 1] * core.config.snr_obs_scale_db
+            acked = obs[..., A] > 0.5
+            gain = np.where(acked, snr - core.level_db[-1], -np.inf)
+            state["gain"][:, np.arange(N)[probed], channel[probed]] = gain[:, probed]
+        state["t"] = t + 1
+        if t < N:
+            channel = (np.arange(N) + t) % N
+            actions = np.where(channel < K, 1 + channel * L + (L - 1), 0)
+            return np.broadcast_to(actions, (B, N)).astype(np.int64), state
+        if state["plan"] is None:
+            state["plan"] = self._plan(core, state["gain"])
+        plan = state["plan"]
+        if self.settle == "own":
+            failed = (obs[..., :A].argmax(-1) > 0) & (obs[..., A] < 0.5)
+            retry = state["rng"].random((B, N)) < 0.5  # drawn every slot
+            plan = np.where(failed & ~retry, 0, plan)
+        return plan, state
+
+    def _plan(self, core: DSACore, gain: np.ndarray) -> np.ndarray:
+        snr_db = gain[..., None] + core.level_db  # (B, N, K, L)
+        net = np.where(np.isfinite(snr_db), np.log2(1.0 + 10.0 ** (np.nan_to_num(snr_db, neginf=-300) / 10.0)),
+                       0.0) - core.level_cost
+        level = net.argmax(axis=-1)
+        value = np.take_along_axis(net, level[..., None], axis=-1)[..., 0]
+        if self.settle == "own":
+            best = value.argmax(axis=-1)  # (B, N)
+            go = np.take_along_axis(value, best[..., None], axis=-1)[..., 0] > 0
+            return np.where(go, 1 + best * core.n_levels + np.take_along_axis(level, best[..., None], -1)[..., 0], 0)
+        actions = np.zeros(value.shape[:2], dtype=np.int64)
+        for b in range(value.shape[0]):
+            users, channels = linear_sum_assignment(np.maximum(value[b], 0.0), maximize=True)
+            keep = value[b, users, channels] > 0
+            actions[b, users[keep]] = 1 + channels[keep] * core.n_levels + level[b, users[keep], channels[keep]]
+        return actions
