@@ -243,3 +243,11 @@ def test_memoryless_actor_trains_prunes_and_is_not_exported(tmp_path):
         export_run(result.run_dir, tmp_path / "out")
     with pytest.raises(ValueError, match="frame_stack must be >= 1, and 1 unless actor=mlp"):
         TrainConfig(frame_stack=3)
+
+
+def test_entropy_bonus_anneals_linearly(tmp_path):
+    result = train(TrainConfig(**TINY, iterations=3, runs_dir=str(tmp_path), run_name="ent", ent_coef=0.09,
+                               ent_coef_final=0.0))
+    acc = EventAccumulator(str(result.run_dir))
+    acc.Reload()
+    assert [e.value for e in acc.Scalars("charts/ent_coef")] == pytest.approx([0.09, 0.06, 0.03])

@@ -117,6 +117,8 @@ class TrainConfig:
     """PPO ratio clipping."""
     ent_coef: float = 0.01
     """Entropy bonus."""
+    ent_coef_final: float | None = None
+    """Anneal the entropy bonus linearly from ent_coef to this over the iterations (None: constant)."""
     vf_coef: float = 0.5
     """Value loss weight."""
     max_grad_norm: float = 0.5
@@ -233,6 +235,7 @@ class TrainConfig:
              f"must lie in [1, {chunks}] (the BPTT chunks of a rollout: num_envs * num_steps / bptt_chunk)"),
             (self.clip_coef > 0, "clip_coef", "must be > 0"),
             (self.ent_coef >= 0, "ent_coef", "must be >= 0"),
+            (self.ent_coef_final is None or self.ent_coef_final >= 0, "ent_coef_final", "must be >= 0"),
             (self.vf_coef > 0, "vf_coef", "must be > 0"),
             (self.max_grad_norm > 0, "max_grad_norm", "must be > 0"),
             (0.0 <= self.initial_sparsity <= self.final_sparsity, "initial_sparsity",

@@ -54,6 +54,9 @@ def train_iteration(ts: TrainState, settings: UpdateSettings, oracle: float) -> 
     total = config.iterations + config.finetune_iterations
     if config.anneal_lr:
         ts.optimizer.param_groups[0]["lr"] = config.learning_rate * (1.0 - iteration / total)
+    if config.ent_coef_final is not None:
+        settings = dataclasses.replace(
+            settings, ent_coef=config.ent_coef + (config.ent_coef_final - config.ent_coef) * iteration / total)
     # pruning events: the schedule covers the first `iterations`; fine-tuning keeps the mask
     events = [p.event(iteration) for p in ts.pruners] if iteration < config.iterations else []
     rollout, stats = collect_rollout(ts)
@@ -70,6 +73,7 @@ def train_iteration(ts: TrainState, settings: UpdateSettings, oracle: float) -> 
         "charts/utility_vs_oracle": stats.means["utility"] / oracle,
         "charts/SPS": config.num_steps * config.num_envs * ts.core.n_users / seconds,
         "charts/learning_rate": ts.optimizer.param_groups[0]["lr"],
+        "charts/ent_coef": settings.ent_coef,
         "charts/time_share_env": stats.env_seconds / seconds,
         "charts/time_share_rollout_forward": (update_started - started - stats.env_seconds) / seconds,
         "charts/time_share_update": (ended - update_started) / seconds,
