@@ -94,17 +94,43 @@ def test_bad_links_below_the_threshold_fail_without_a_collision():
 
 
 def test_gilbert_elliott_chain_statistics():
+    """Links hold their state for geometric sojourns: per slot, that is the Markov chain with
+    P(good -> bad) = ge_p_gb and P(bad -> good) = ge_p_bg, started from its stationary law."""
     cfg = make_config_v1("gilbert", max_cycles=300)
     core = DSACoreV1(cfg, num_envs=64)
     core.reset(seed=1)
-    bad, stays = [], []
+    bad, stays_bad, turns_bad = [], [], []
     for _ in range(200):
         before = core.ge_bad.copy()
         core.step(np.zeros((64, cfg.n_users), dtype=np.int64))
         bad.append(core.ge_bad.mean())
-        stays.append((before & core.ge_bad).sum() / max(before.sum(), 1))
+        stays_bad.append((before & core.ge_bad).sum() / max(before.sum(), 1))
+        turns_bad.append((~before & core.ge_bad).sum() / max((~before).sum(), 1))
     assert np.mean(bad) == pytest.approx(cfg.ge_p_bad, abs=0.03)  # 1/3
-    assert np.mean(stays) == pytest.approx(1 - cfg.ge_p_bg, abs=0.03)
+    assert np.mean(stays_bad) == pytest.approx(1 - cfg.ge_p_bg, abs=0.01)  # 0.9
+    assert np.mean(turns_bad) == pytest.approx(cfg.ge_p_gb, abs=0.005)  # 0.05
+
+
+def test_links_that_always_leave_their_state_alternate():
+    core = DSACoreV1(make_config_v1("gilbert", ge_p_gb=1.0, ge_p_bg=1.0), num_envs=4)
+    core.reset(seed=0)
+    for _ in range(5):
+        before = core.ge_bad.copy()
+        core.step(np.zeros((4, 3), dtype=np.int64))
+        assert np.array_equal(core.ge_bad, ~before)
+
+
+def test_links_that_almost_never_recover_stay_bad():
+    # sojourns of ~1e12 slots: clipped to the episode, not overflowing the slot counters
+    core = DSACoreV1(make_config_v1("gilbert", ge_p_gb=0.5, ge_p_bg=1e-12), num_envs=4)
+    core.reset(seed=0)
+    bad_before = core.ge_bad.copy()
+    for _ in range(30):
+        core.step(np.zeros((4, 3), dtype=np.int64))
+        assert (core.ge_bad >= bad_before).all()  # a bad link never turns good
+        assert (core.ge_flip_at > core.t).all()  # every pending change lies ahead
+        bad_before = core.ge_bad.copy()
+    assert core.ge_bad.mean() > 0.99  # p(good->bad) = 0.5: after 30 slots nearly all are bad
 
 
 def test_bursty_sources_have_their_stationary_mean():

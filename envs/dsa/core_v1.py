@@ -27,7 +27,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.dsa.config_v1 import DSAConfigV1
-from envs.dsa.core import METRICS, DSACore, jain_fairness
+from envs.dsa.core import METRICS, DSACore, jain_fairness, row_sum
 from envs.dsa.queues import PacketQueues
 
 METRICS_V1 = METRICS + ("delivered", "dropped", "arrived", "fairness_window", "delay", "drop_rate", "alpha_fair",
@@ -65,10 +65,13 @@ class DSACoreV1(DSACore):
         self.queues = PacketQueues(B, N, config.buffer, config.deadline)
         self.source_on = np.ones((B, N), dtype=bool)
         self.ge_bad = np.zeros((B, N, K), dtype=bool)
+        self.ge_flip_at = np.zeros((B, N, K), dtype=np.int32)  # the slot a link changes state
+        with np.errstate(divide="ignore"):  # p = 1: rate inf, the state lasts one slot; p = 0: rate 0, forever
+            self._ge_leave_rate = -np.log1p(-np.array([config.ge_p_gb, config.ge_p_bg]))  # good, bad
         self.pf_throughput = np.ones((B, N))
         self.window = np.zeros((config.fairness_window, B, N))  # slot-major: one slot is contiguous
         self.window_sum = np.zeros((B, N))  # the window's total, kept up to date
-        self.cum_delivered = np.zeros((B, N))
+        self.cum_delivered = np.zeros(B)  # packets delivered so far, per copy
         self.cum_delay = np.zeros(B)
         self.cum_dropped = np.zeros(B)
         self.cum_arrived = np.zeros(B)
@@ -89,19 +92,25 @@ class DSACoreV1(DSACore):
         """Gain of every link for the coming slot: static + fading - the bad state's attenuation."""
         return self.gain_db + self.fading_db - self.config.ge_bad_db * self.ge_bad
 
+    def _chosen_link_gain_db(self, link: np.ndarray) -> np.ndarray:
+        return super()._chosen_link_gain_db(link) - self.config.ge_bad_db * self.ge_bad.ravel()[link]
+
     # ------------------------------------------------------------------------------ reset
     def reset(self, seed: int | np.random.SeedSequence | None = None) -> np.ndarray:
         super().reset(seed)  # gains, primary users, fading: v0's draws
         B, N = self.num_envs, self.n_users
         cfg = self.config
         self.ge_bad = self.rng.random(self.ge_bad.shape) < cfg.ge_p_bad
+        self.ge_flip_at.fill(0)
+        if cfg.ge_p_gb > 0:
+            self._draw_sojourns(np.arange(self.ge_bad.size))
         p_on = self.burst_p_on / np.maximum(self.burst_p_on + self.burst_p_off, 1e-12)
         self.source_on = self.rng.random((B, N)) < p_on
         self.queues.clear()
         self.pf_throughput = np.ones((B, N))
         self.window.fill(0.0)
         self.window_sum = np.zeros((B, N))
-        self.cum_delivered = np.zeros((B, N))
+        self.cum_delivered = np.zeros(B)
         self.cum_delay, self.cum_dropped, self.cum_arrived = np.zeros(B), np.zeros(B), np.zeros(B)
         self._observe_queues()
         return self.obs.copy()
@@ -159,11 +168,9 @@ class DSACoreV1(DSACore):
         slot = self.t % self.config.fairness_window
         self.window_sum += served - self.window[slot]
         self.window[slot] = served
-        self.cum_delivered += delivered
-        counts = {"delivered": np.count_nonzero(delivered, axis=1).astype(float),
-                  "dropped": np.count_nonzero(dropped, axis=1).astype(float),
-                  "arrived": np.count_nonzero(arrivals, axis=1).astype(float)}
-        self.cum_delay += delay.sum(axis=1)
+        counts = {"delivered": row_sum(delivered), "dropped": row_sum(dropped), "arrived": row_sum(arrivals)}
+        self.cum_delay += row_sum(delay)
+        self.cum_delivered += counts["delivered"]
         self.cum_dropped += counts["dropped"]
         self.cum_arrived += counts["arrived"]
         return counts
@@ -179,8 +186,8 @@ class DSACoreV1(DSACore):
 
     def _traffic_metrics(self) -> dict[str, np.ndarray]:
         cfg, t = self.config, self.t
-        delivered_total = self.cum_delivered.sum(axis=1)
-        alpha_fair = np.log(self.cum_throughput / max(t, 1) + cfg.alpha_epsilon).sum(axis=1)
+        delivered_total = self.cum_delivered
+        alpha_fair = row_sum(np.log(self.cum_throughput / max(t, 1) + cfg.alpha_epsilon))
         with np.errstate(invalid="ignore", divide="ignore"):
             delay = np.where(delivered_total > 0, self.cum_delay / delivered_total, np.nan)
             drop_rate = np.where(self.cum_arrived > 0, self.cum_dropped / self.cum_arrived, 0.0)
@@ -193,15 +200,30 @@ class DSACoreV1(DSACore):
         }
 
     def _advance(self) -> None:
-        """v0's exogenous dynamics, then the link states and the sources, drawn every slot."""
+        """v0's exogenous dynamics, then the link states and the sources move on."""
         super()._advance()
         cfg = self.config
         if cfg.ge_p_gb > 0:  # links that never turn bad need no draws
-            u = self.rng.random(self.ge_bad.shape, dtype=np.float32)  # float32: half the cost, ample resolution
-            self.ge_bad = np.where(self.ge_bad, u >= cfg.ge_p_bg, u < cfg.ge_p_gb)
+            flip = self.ge_flip_at == self.t
+            self.ge_bad ^= flip
+            self._draw_sojourns(np.flatnonzero(flip))
         if cfg.traffic and (self.burst_p_off > 0).any():  # sources that never turn OFF need none either
             u = self.rng.random(self.source_on.shape, dtype=np.float32)
             self.source_on = np.where(self.source_on, u >= self.burst_p_off, u < self.burst_p_on)
+
+    def _draw_sojourns(self, links: np.ndarray) -> None:
+        """The slot at which each of ``links`` (flat indices) leaves the state it is in now.
+
+        A Gilbert-Elliott link stays in its state for a geometric number of slots, so instead
+        of a coin per link and slot (the same chain) only the links that change are drawn, by
+        inversion: ceil(E / -log(1 - p)) with E exponential is geometric with parameter p."""
+        if links.size:
+            rate = np.where(self.ge_bad.ravel()[links], self._ge_leave_rate[1], self._ge_leave_rate[0])
+            with np.errstate(divide="ignore"):
+                slots = np.ceil(self.rng.standard_exponential(links.size) / rate)
+            # a change after the episode's last slot never happens; the clip keeps rate 0 finite
+            slots = np.clip(slots, 1, self.config.max_cycles + 1)
+            self.ge_flip_at.ravel()[links] = self.t + slots.astype(np.int32)
 
     # ------------------------------------------------------------------------------ state
     def state(self) -> np.ndarray:
@@ -213,8 +235,8 @@ class DSACoreV1(DSACore):
         return np.concatenate([super().state(), *[np.asarray(x, dtype=np.float32) for x in extra]], axis=1)
 
     # ---------------------------------------------------------------- snapshot / restore
-    _DYNAMIC = DSACore._DYNAMIC + ("ge_bad", "source_on", "pf_throughput", "window", "window_sum", "cum_delivered",
-                                   "cum_delay", "cum_dropped", "cum_arrived")
+    _DYNAMIC = DSACore._DYNAMIC + ("ge_bad", "ge_flip_at", "source_on", "pf_throughput", "window", "window_sum",
+                                   "cum_delivered", "cum_delay", "cum_dropped", "cum_arrived")
 
     def get_state(self) -> dict[str, Any]:
         return {**super().get_state(), **{f"queue_{k}": v for k, v in self.queues.get_state().items()}}

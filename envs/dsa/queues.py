@@ -18,14 +18,20 @@ import numpy as np
 
 
 class PacketQueues:
-    """``length`` packets per user (``(B, N)``), their arrival slots in ring buffers."""
+    """``length`` packets per user (``(B, N)``), their arrival slots in ring buffers.
+
+    A ring holds more than ``capacity`` stamps, so the slot after the tail is always free: an
+    arrival is written there for every user at once, and only counted where accepted. Its size
+    is a power of two, so that wrapping an index around is a bitwise and: integer division
+    costs more than the rest of a slot's queue work."""
 
     def __init__(self, batch: int, users: int, capacity: int, deadline: int):
         self.capacity, self.deadline = capacity, deadline
-        self.stamp = np.zeros((batch, users, capacity), dtype=np.int64)
+        self.ring = 1 << capacity.bit_length()  # the least power of two above capacity
+        self.stamp = np.zeros((batch, users, self.ring), dtype=np.int64)
         self.head = np.zeros((batch, users), dtype=np.int64)
         self.length = np.zeros((batch, users), dtype=np.int64)
-        self._base = np.arange(batch * users).reshape(batch, users) * capacity  # a queue's offset in stamp
+        self._base = np.arange(batch * users).reshape(batch, users) * self.ring  # a queue's offset in stamp
 
     def clear(self) -> None:
         self.stamp.fill(0)
@@ -35,9 +41,13 @@ class PacketQueues:
     def _head_stamp(self) -> np.ndarray:
         return self.stamp.ravel().take(self._base + self.head)
 
+    def _wrap(self, index: np.ndarray) -> np.ndarray:
+        """``index % ring``, in place."""
+        return np.bitwise_and(index, self.ring - 1, out=index)
+
     def _pop(self, which: np.ndarray) -> None:
         self.head += which
-        self.head %= self.capacity
+        self._wrap(self.head)
         self.length -= which
 
     def hol_age(self, t: int) -> np.ndarray:
@@ -62,8 +72,8 @@ class PacketQueues:
         """Queue a packet stamped ``t`` where ``arrivals``; returns the arrivals dropped because
         the queue was full."""
         accepted = arrivals & (self.length < self.capacity)
-        tail = (self.head + self.length) % self.capacity
-        self.stamp.ravel()[(self._base + tail)[accepted]] = t
+        tail = self._wrap(self.head + self.length)
+        self.stamp.ravel()[self._base + tail] = t  # a free slot: harmless where nothing arrived
         self.length += accepted
         return arrivals & ~accepted
 
