@@ -14,7 +14,7 @@ choice of objective. ``dsa_v0`` is unchanged.
 | Observation shape    | ``(1 + K*L + 4,)`` (+1 with ``include_slot_fraction``)                |
 | Observation values   | one-hot last action, ACK, observed SNR / scale, queue / buffer, head-of-line age / deadline |
 | State shape          | v0's, then queues, HOL ages, sources, link states, EWMA throughputs  |
-| Reward               | ``rate`` (v0), ``packets`` or ``proportional_fair``; see below       |
+| Reward               | ``rate``, ``packets``, ``proportional_fair`` or ``log_utility``; below |
 | Episode end          | truncation after ``max_cycles`` slots (default 100); no termination  |
 | Render modes         | ``"ansi"`` returns a table of the last slot; ``"human"`` prints it   |
 
@@ -29,7 +29,9 @@ correlated links, reward ``proportional_fair``), ``large_traffic`` (N=32, K=16).
 Rewards, each minus the power cost and penalties: ``rate`` is v0's log2(1 + SINR) of a
 delivered transmission; ``packets`` is 1 per delivered packet minus ``drop_cost`` per dropped
 packet and ``delay_cost`` per queued packet; ``proportional_fair`` is the delivered rate over
-the user's EWMA throughput. A successful transmission delivers the user's head-of-line
+the user's EWMA throughput; ``log_utility`` is the slot's increase of the user's
+log(mean throughput + ``alpha_epsilon``), so an episode's rewards add up to its alpha-fair
+utility (less N log ``alpha_epsilon``). A successful transmission delivers the user's head-of-line
 packet; a packet is dropped when it has waited ``deadline`` slots or arrives to a full buffer.
 Per-slot team metrics in every
 agent's ``info``: v0's, and ``delivered``, ``dropped``, ``arrived`` packets per slot,

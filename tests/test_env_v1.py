@@ -83,6 +83,24 @@ def test_proportional_fair_reward_by_hand():
     assert r[0, 0] == 0.0
 
 
+def test_log_utility_reward_by_hand_and_its_episode_sum_is_the_alpha_fair_utility():
+    core = _one_user(reward="log_utility", alpha_epsilon=0.01)
+    rate = math.log2(1 + 10.0)
+    _, r, _, _ = core.step(np.array([[1]]))  # mean throughput 0 -> rate
+    assert r[0, 0] == pytest.approx(math.log(rate + 0.01) - math.log(0.01))
+    _, r, _, _ = core.step(np.array([[0]]))  # idle: the mean halves
+    assert r[0, 0] == pytest.approx(math.log(rate / 2 + 0.01) - math.log(rate + 0.01))
+    cfg = make_config_v1("fair", reward="log_utility", power_cost=0.0, collision_penalty=0.0, max_cycles=30)
+    team = DSACoreV1(cfg, num_envs=3)
+    team.reset(seed=4)
+    rng = np.random.default_rng(0)
+    total, done = np.zeros(3), False
+    while not done:
+        _, r, done, info = team.step(rng.integers(0, cfg.n_actions, (3, cfg.n_users)))
+        total += r.sum(axis=1)
+    assert total == pytest.approx(info["alpha_fair"] - cfg.n_users * math.log(cfg.alpha_epsilon))
+
+
 def test_bad_links_below_the_threshold_fail_without_a_collision():
     core = _one_user(ge_p_gb=0.5, ge_p_bg=0.5, ge_bad_db=20.0, min_snr_db=3.0)
     core.ge_bad[:] = True  # a bad link: 10 dB - 20 dB is below 3 dB
@@ -180,7 +198,8 @@ def test_get_state_and_set_state_continue_exactly():
     ({"buffer": 0}, "DSAConfigV1.buffer must be >= 1, got 0"),
     ({"deadline": 0}, "DSAConfigV1.deadline must be >= 1, got 0"),
     ({"ge_p_gb": 2.0}, "DSAConfigV1.ge_p_gb is a probability"),
-    ({"reward": "throughput"}, "DSAConfigV1.reward must be one of ['rate', 'packets', 'proportional_fair']"),
+    ({"reward": "throughput"},
+     "DSAConfigV1.reward must be one of ['rate', 'packets', 'proportional_fair', 'log_utility']"),
     ({"pf_window": 0.5}, "DSAConfigV1.pf_window must be >= 1, got 0.5"),
     ({"traffic": "yes"}, "DSAConfigV1.traffic must be true or false, got 'yes'"),
     ({"buffer": 2.5}, "DSAConfigV1.buffer must be an integer, got 2.5"),

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 
 from envs.dsa.config import DSAConfig, from_presets
 
-REWARDS = ("rate", "packets", "proportional_fair")
+REWARDS = ("rate", "packets", "proportional_fair", "log_utility")
+FAIR_REWARDS = ("proportional_fair", "log_utility")
+"""The rewards scored by the geometric mean throughput, with the proportional-fair scheduler
+as the centralised reference."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,9 @@ class DSAConfigV1(DSAConfig):
     # --- objective
     reward: str = "rate"
     """rate: log2(1 + SINR) of a delivered transmission (v0); packets: 1 per delivered packet;
-    proportional_fair: the delivered rate over the user's EWMA throughput. All minus the power
+    proportional_fair: the delivered rate over the user's EWMA throughput; log_utility: the
+    slot's increase of log(mean throughput + alpha_epsilon), the user's share of the alpha-fair
+    utility, so that an episode's rewards add up to that utility at its end. All minus the power
     cost and penalties."""
     drop_cost: float = 0.0
     """packets: subtracted per dropped packet (expired or overflowed)."""
@@ -92,8 +97,9 @@ class DSAConfigV1(DSAConfig):
     @property
     def score_metric(self) -> str:
         """The metric a preset is judged on: the team reward per slot (``utility``), or for
-        ``proportional_fair`` the geometric mean throughput its scheduler maximises."""
-        return "geometric_throughput" if self.reward == "proportional_fair" else "utility"
+        the fairness objectives the geometric mean throughput the proportional-fair scheduler
+        maximises."""
+        return "geometric_throughput" if self.reward in FAIR_REWARDS else "utility"
 
     @property
     def ge_p_bad(self) -> float:

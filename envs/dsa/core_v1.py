@@ -9,7 +9,7 @@ A slot, for every copy at once:
 2. a successful transmission delivers the user's head-of-line packet (with full buffers there
    always is one; with an empty queue it delivers nothing and still costs power);
 3. the queues drop expired packets, then take the slot's arrivals (a full queue drops them);
-4. the reward: ``rate`` (v0), ``packets`` or ``proportional_fair``;
+4. the reward: ``rate`` (v0), ``packets``, ``proportional_fair`` or ``log_utility``;
 5. the exogenous processes move on, drawn whatever the users did: primary users, link
    states, fading, the sources' ON/OFF states.
 
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from envs.dsa.config_v1 import DSAConfigV1
+from envs.dsa.config_v1 import FAIR_REWARDS, DSAConfigV1
 from envs.dsa.core import METRICS, DSACore, jain_fairness, row_sum
 from envs.dsa.queues import PacketQueues
 
@@ -155,9 +155,13 @@ class DSACoreV1(DSACore):
         cfg = self.config
         if cfg.reward == "packets":
             return delivered - cfg.drop_cost * dropped - cfg.delay_cost * self.queues.length
-        if cfg.reward == "proportional_fair":
+        if cfg.reward in FAIR_REWARDS:
             gain = rate / np.maximum(self.pf_throughput, PF_FLOOR)
-            self.pf_throughput += (rate - self.pf_throughput) / cfg.pf_window
+            self.pf_throughput += (rate - self.pf_throughput) / cfg.pf_window  # the PF scheduler's weights
+            if cfg.reward == "log_utility":  # telescopes: the episode's sum is the final alpha-fair utility
+                t, eps = self.t, cfg.alpha_epsilon
+                before = np.log(self.cum_throughput / max(t, 1) + eps)  # no slot yet: log(eps)
+                gain = np.log((self.cum_throughput + rate) / (t + 1) + eps) - before
             return gain
         return rate
 

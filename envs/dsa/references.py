@@ -3,7 +3,7 @@ schedule that never adapts achieves, and the decentralised rules that adapt.
 
 * Centralised, knowing every gain, link, primary-user and queue state
   (:class:`CentralScheduler`): the per-slot reward maximiser (the v0 genie for ``rate``, the
-  proportional-fair scheduler for ``proportional_fair``) and max-weight (queue length x
+  proportional-fair scheduler for ``proportional_fair`` and ``log_utility``) and max-weight (queue length x
   service, throughput-optimal under traffic; the reference for ``packets``).
 * Non-adaptive, chosen at the start of an episode from the static gains, the mean arrival
   rates and the channel statistics, never from what happens (:class:`StaticSchedule`): the
@@ -26,7 +26,7 @@ from scipy.optimize import linear_sum_assignment
 
 from envs.dsa.baselines import DSAPolicy, GenieOracle, SlottedAloha, expected_best_level
 from envs.dsa.config import DSAConfig
-from envs.dsa.config_v1 import DSAConfigV1
+from envs.dsa.config_v1 import FAIR_REWARDS, DSAConfigV1
 from envs.dsa.core_v1 import PF_FLOOR, DSACoreV1
 
 _FADING_QUANTILES = -np.log1p(-(np.arange(32) + 0.5) / 32)  # Exp(1) power gains, equal mass each
@@ -78,7 +78,7 @@ class CentralScheduler:
             gain = core.queues.length[..., None, None] * np.ones(snr.shape) if cfg.traffic else np.ones(snr.shape)
         elif cfg.reward == "packets":
             gain = np.ones(snr.shape)
-        elif cfg.reward == "proportional_fair":
+        elif cfg.reward in FAIR_REWARDS:
             gain = np.log2(1.0 + snr) / np.maximum(core.pf_throughput, PF_FLOOR)[..., None, None]
         else:
             gain = np.log2(1.0 + snr)
@@ -244,7 +244,7 @@ def reference_policy(config: DSAConfig) -> DSAPolicy:
 
 def score_metric(config: DSAConfig) -> str:
     """The metric a scenario is judged on: ``utility``, or v1's geometric mean throughput
-    for ``proportional_fair``."""
+    for ``proportional_fair`` and ``log_utility``."""
     return config.score_metric if isinstance(config, DSAConfigV1) else "utility"
 
 
