@@ -102,6 +102,7 @@ class DSACore:
         self.obs = np.zeros((B, N, self.obs_dim), dtype=np.float32)
         self.cum_throughput = np.zeros((B, N))
         self._needs_reset = True
+        self._last_slot: tuple[Contention, np.ndarray] | None = None  # for difference_rewards()
 
     # ----------------------------------------------------------------------------- spaces
     @property
@@ -148,6 +149,7 @@ class DSACore:
         self.obs[:, :, 0] = 1.0  # "last action" before the first slot: idle
         self.cum_throughput = np.zeros((B, N))
         self._needs_reset = False
+        self._last_slot = None
         return self.obs.copy()
 
     def _draw_fading(self) -> None:
@@ -201,10 +203,39 @@ class DSACore:
         self._observe(actions, c.success, c.snr_db)
         self.cum_throughput += rate
         info = self._slot_info(c, rate, rewards)
+        self._last_slot = (c, rewards)
         self._advance()
         truncated = self.t >= self.config.max_cycles
         self._needs_reset = truncated
         return self.obs.copy(), rewards, truncated, info
+
+    def difference_rewards(self) -> np.ndarray:
+        """Each user's difference reward for the slot just played, ``(B, N)``: the team's
+        reward minus what the team would have earned had that user stayed idle, everything
+        else equal (Wolpert and Tumer's D_i = G(z) - G(z_-i)). Its gradient for a user's policy
+        is the team's, with the other users' noise taken out, which is what lets many users
+        learn from one team reward.
+
+        Without capture, a user changes another's outcome only where exactly two users share a
+        channel that no primary user holds: had it stayed idle, the other would have sent alone,
+        gaining :meth:`_gain_alone` without the collision penalty. The effect is the slot's
+        own; later slots (a queue that grows) are not counted."""
+        if self._last_slot is None:
+            raise RuntimeError("difference_rewards() describes the last slot: call step() first")
+        if self.capture_threshold_lin is not None:
+            raise ValueError("difference rewards need capture_threshold_db=None: with capture a "
+                             "user's transmission changes the SINR of every other on its channel")
+        c, rewards = self._last_slot
+        gain = self._gain_alone(c)
+        on_channel = np.bincount(c.chan_flat[c.transmit], weights=gain[c.transmit],
+                                 minlength=self.num_envs * self.n_channels)
+        spoiled = c.transmit & (c.others == 1) & ~c.pu_hit  # one other user, whose slot this one spoiled
+        other = on_channel[c.chan_flat] - gain
+        return rewards - np.where(spoiled, other + self.config.collision_penalty, 0.0)
+
+    def _gain_alone(self, c: Contention) -> np.ndarray:
+        """What each user's reward would have gained, before costs, had it sent alone."""
+        return np.log2(1.0 + 10.0 ** (c.snr_db / 10.0))
 
     def _slot_info(self, c: Contention, rate: np.ndarray, rewards: np.ndarray) -> dict[str, np.ndarray]:
         """The per-user outcome of the slot and the team metrics."""
@@ -308,6 +339,7 @@ class DSACore:
         bit_generator.state = rng_state
         self.rng = np.random.Generator(bit_generator)
         self.t, self._needs_reset = int(state["t"]), bool(state["needs_reset"])
+        self._last_slot = None
         for key in self._DYNAMIC:
             value = np.array(state[key], dtype=getattr(self, key).dtype)
             if value.shape != getattr(self, key).shape:

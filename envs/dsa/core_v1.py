@@ -27,7 +27,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.dsa.config_v1 import FAIR_REWARDS, DSAConfigV1
-from envs.dsa.core import METRICS, DSACore, jain_fairness, row_sum
+from envs.dsa.core import METRICS, Contention, DSACore, jain_fairness, row_sum
 from envs.dsa.queues import PacketQueues
 
 METRICS_V1 = METRICS + ("delivered", "dropped", "arrived", "fairness_window", "delay", "drop_rate", "alpha_fair",
@@ -130,6 +130,7 @@ class DSACoreV1(DSACore):
             c = dataclasses.replace(c, success=c.success & decoded)
         slot = self.t
         if cfg.traffic:
+            self._had_packet = self.queues.length > 0
             delivered, delay = self.queues.deliver(c.success, slot)
             expired = self.queues.expire(slot)
             arrivals = self.rng.random(self.source_on.shape, dtype=np.float32) < self.arrival_rate * self.source_on
@@ -145,10 +146,26 @@ class DSACoreV1(DSACore):
         self._observe_queues()
         info = {**self._slot_info(c, rate, rewards), "delivered_by_user": delivered, **counts,
                 **self._traffic_metrics()}
+        self._last_slot = (c, rewards)
         self._advance()
         truncated = self.t >= cfg.max_cycles
         self._needs_reset = truncated
         return self.obs.copy(), rewards, truncated, info
+
+    def _gain_alone(self, c: Contention) -> np.ndarray:
+        """What each user's reward would have gained, before costs, had it sent alone: nothing
+        below the decoding threshold; ``rate``: the rate; ``packets``: its head-of-line packet,
+        if it had one, and one packet less queued (not counted: a packet behind it that then
+        expires in the same slot). The fairness rewards depend on the whole
+        history of the users' throughput, so they have no slot-local difference reward."""
+        cfg = self.config
+        if cfg.reward in FAIR_REWARDS:
+            raise ValueError(f"difference rewards are defined for the rewards 'rate' and 'packets', not {cfg.reward!r}")
+        decodes = c.snr_db >= cfg.min_snr_db if cfg.min_snr_db is not None else True
+        if cfg.reward == "packets":
+            had_packet = self._had_packet if cfg.traffic else True
+            return np.where(had_packet & decodes, 1.0 + cfg.delay_cost * cfg.traffic, 0.0)
+        return np.where(decodes, super()._gain_alone(c), 0.0)
 
     def _reward(self, rate: np.ndarray, delivered: np.ndarray, dropped: np.ndarray) -> np.ndarray:
         """The objective's gain per user, before costs and penalties (and the EWMA update)."""

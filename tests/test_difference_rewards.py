@@ -1,0 +1,74 @@
+"""Difference rewards D_i = G(z) - G(z_-i): by hand on a tiny slot, and against replaying the
+same slot with each user idle (the definition) on v0 and v1 presets."""
+
+import math
+
+import numpy as np
+import pytest
+
+from envs.dsa import DSAConfig, DSACore, make_config, make_config_v1, make_core
+
+
+def test_difference_rewards_of_a_collision_by_hand():
+    core = DSACore(DSAConfig(n_users=4, n_channels=3, snr_levels_db=(10.0,), gain_std_db=0.0,
+                             collision_penalty=0.5, power_cost=0.2))
+    core.reset(seed=0)
+    rate = math.log2(11.0)
+    # users 0 and 1 collide on channel 0, user 2 is alone on channel 1, user 3 idles
+    _, r, _, _ = core.step(np.array([[1, 1, 2, 0]]))
+    assert r[0].tolist() == pytest.approx([-0.7, -0.7, rate - 0.2, 0.0])
+    d = core.difference_rewards()[0]
+    # had user 0 idled, user 1 would have sent alone: rate - 0.2 instead of -0.7
+    assert d.tolist() == pytest.approx([-0.7 - (rate + 0.5), -0.7 - (rate + 0.5), rate - 0.2, 0.0])
+    _, r, _, _ = core.step(np.array([[1, 1, 1, 0]]))  # three on one channel: nobody alone had anyone idled
+    assert core.difference_rewards()[0].tolist() == pytest.approx(r[0].tolist())
+
+
+def _replayed_difference(core, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """D_i by definition: the slot's team reward, minus the same slot's with user i idle."""
+    before = core.get_state()
+    _, r, _, _ = core.step(actions)
+    d = core.difference_rewards()
+    after = core.get_state()
+    expected = np.zeros_like(r)
+    for i in range(actions.shape[1]):
+        core.set_state(before)
+        idle_i = actions.copy()
+        idle_i[:, i] = 0
+        _, r_without, _, _ = core.step(idle_i)
+        expected[:, i] = r.sum(axis=1) - r_without.sum(axis=1)
+    core.set_state(after)
+    return d, expected
+
+
+@pytest.mark.parametrize("config", [
+    make_config("snr"), make_config("pu"), make_config("large"),
+    make_config_v1("gilbert"),
+    make_config_v1("traffic", drop_cost=0.0),  # a drop the counterfactual delivery would cause is not counted
+], ids=["snr", "pu", "large", "v1-gilbert", "v1-traffic"])
+def test_difference_rewards_equal_replaying_the_slot_with_the_user_idle(config):
+    core = make_core(config, num_envs=8)
+    core.reset(seed=3)
+    rng = np.random.default_rng(0)
+    for _ in range(15):
+        # few channels per user so that pairs, triples and lone users all occur
+        actions = rng.integers(0, config.n_actions, (8, config.n_users))
+        d, expected = _replayed_difference(core, actions)
+        np.testing.assert_allclose(d, expected, atol=1e-9)
+
+
+def test_difference_rewards_need_a_slot_and_no_capture():
+    core = DSACore(make_config("basic"))
+    core.reset(seed=0)
+    with pytest.raises(RuntimeError, match="call step"):
+        core.difference_rewards()
+    capture = DSACore(make_config("basic", capture_threshold_db=3.0))
+    capture.reset(seed=0)
+    capture.step(np.zeros((1, 4), dtype=np.int64))
+    with pytest.raises(ValueError, match="capture_threshold_db=None"):
+        capture.difference_rewards()
+    fair = make_core(make_config_v1("fair"), num_envs=1)
+    fair.reset(seed=0)
+    fair.step(np.zeros((1, 6), dtype=np.int64))
+    with pytest.raises(ValueError, match="not 'proportional_fair'"):
+        fair.difference_rewards()
