@@ -42,8 +42,9 @@ def _weights(run_dir):
 
 
 @pytest.mark.parametrize("overrides", [{}, {"critic": "local", "scenario": "pu"}, {"algo": "a2c"},
-                                       {"critic": "local", "share_actor_params": True, "share_critic_params": True}],
-                         ids=["iagc", "ippo-pu", "a2c", "shared-ippo"])
+                                       {"critic": "local", "share_actor_params": True, "share_critic_params": True},
+                                       {"credit": "difference", "scenario": "snr"}],
+                         ids=["iagc", "ippo-pu", "a2c", "shared-ippo", "difference-snr"])
 def test_same_seed_trains_identically(tmp_path, overrides):
     cfg = dict(TINY, iterations=3, runs_dir=str(tmp_path), **overrides)
     a = train(TrainConfig(**cfg, run_name="a"))
@@ -143,6 +144,8 @@ def test_config_file_and_overrides(tmp_path):
         (["--env", "n_user=3"], "unknown DSAConfig field"),
         (["--bptt-chunk", "7"], "bptt_chunk must divide num_steps"),
         (["--resume", "/nonexistent/run"], "not a run folder"),
+        (["--env-version", "v1", "--scenario", "fair", "--credit", "difference"],
+         "credit 'difference' needs an environment without capture and with the reward 'rate' or 'packets'"),
     ],
 )
 def test_bad_input_fails_with_a_clear_message(args, message, tmp_path):
@@ -243,6 +246,25 @@ def test_memoryless_actor_trains_prunes_and_is_not_exported(tmp_path):
         export_run(result.run_dir, tmp_path / "out")
     with pytest.raises(ValueError, match="frame_stack must be >= 1, and 1 unless actor=mlp"):
         TrainConfig(frame_stack=3)
+
+
+@pytest.mark.parametrize("critic", ["global", "local"])
+def test_difference_credit_learns_from_each_users_difference_reward(critic, monkeypatch):
+    """The rollout stores every slot's DSACore.difference_rewards() per user, and the critic
+    values every user."""
+    from marl_prune.learner.rollout import collect_rollout
+    from marl_prune.learner.state import TrainState
+
+    seen = []
+    original = DSACore.difference_rewards
+    monkeypatch.setattr(DSACore, "difference_rewards", lambda core: seen.append(original(core)) or seen[-1])
+    ts = TrainState.create(TrainConfig(**{**TINY, "env": {"max_cycles": 20}}, scenario="snr", credit="difference",
+                                       critic=critic))
+    rollout, _ = collect_rollout(ts)
+    assert rollout.rewards.shape == rollout.values.shape == (20, 4, 6)
+    assert len(seen) == 20
+    np.testing.assert_allclose(rollout.rewards.numpy(), np.stack(seen), rtol=1e-6)
+    assert (rollout.values.std(dim=2) > 0).any()  # one value per user, not one copied
 
 
 def test_entropy_bonus_anneals_linearly(tmp_path):

@@ -20,6 +20,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "scenario": tuple(sorted({*PRESETS, *PRESETS_V1})),
     "env_version": VERSIONS,
     "critic": ("global", "local"),
+    "credit": ("team", "difference"),
     "algo": ("ppo", "a2c"),
     "prune_schedule": ("none", *SCHEDULES),
     "prune_scope": SCOPES,
@@ -96,6 +97,12 @@ class TrainConfig:
     on its own observations (IPPO-style baseline)."""
     critic_hidden: int = 128
     """Width of the critic."""
+    credit: str = "team"
+    """What each user learns from. team: the team's reward (the sum over users), one advantage
+    for all; difference: its own difference reward, the team's reward minus the team's reward
+    had it stayed idle in that slot (DSACore.difference_rewards), with a value per user (the
+    global critic gets one output per user). The difference takes the other users' noise out of
+    each user's signal, which matters with many users (Dr.Reinforce, Castellini et al. 2021)."""
     # --- optimisation
     algo: str = "ppo"
     """ppo (clipped, several epochs) or a2c (one epoch, one minibatch, no clipping)."""
@@ -267,7 +274,12 @@ class TrainConfig:
         if self.scenario not in presets(self.env_version):
             raise ValueError(f"TrainConfig.scenario must be one of {sorted(presets(self.env_version))} with "
                              f"env_version {self.env_version}, got {self.scenario!r}")
-        self.env_config()  # unknown or invalid env overrides raise here
+        env = self.env_config()  # unknown or invalid env overrides raise here
+        if self.credit == "difference" and (env.capture_threshold_db is not None
+                                            or getattr(env, "reward", "rate") not in ("rate", "packets")):
+            raise ValueError("TrainConfig.credit 'difference' needs an environment without capture and with "
+                             f"the reward 'rate' or 'packets', got capture_threshold_db="
+                             f"{env.capture_threshold_db}, reward {getattr(env, 'reward', 'rate')!r}")
         if self.pruning:
             self.pruning_horizon()  # warm-up and end-lock must leave room for the schedule
 

@@ -51,7 +51,7 @@ class Rollout:
     state: Tensor  # (T, B, state_dim)
     actions: Tensor  # (T, B, N)
     logprobs: Tensor  # (T, B, N)
-    rewards: Tensor  # (T, B) team reward, or (T, B, N) with local critics
+    rewards: Tensor  # (T, B) team reward, or (T, B, N) per user (local critics, difference credit)
     values: Tensor  # like rewards
     next_values: Tensor  # like rewards
     episode_start: Tensor  # (T, B) bool: hidden states reset before slot t
@@ -61,9 +61,10 @@ class Rollout:
 
     @classmethod
     def zeros(cls, T: int, B: int, N: int, obs_dim: int, state_dim: int, actor_hidden: int,
-              critic_hidden: int | None, device: torch.device) -> Rollout:
-        """Storage for T slots; ``critic_hidden`` is the local critics' width (None: a global critic)."""
-        value_shape = (T, B) if critic_hidden is None else (T, B, N)
+              critic_hidden: int | None, device: torch.device, per_user: bool = False) -> Rollout:
+        """Storage for T slots; ``critic_hidden`` is the local critics' width (None: a global
+        critic); rewards and values are per user with local critics or ``per_user``."""
+        value_shape = (T, B, N) if per_user or critic_hidden is not None else (T, B)
         return cls(
             obs=torch.zeros(T, B, N, obs_dim, device=device),
             state=torch.zeros(T, B, state_dim, device=device),
@@ -155,7 +156,7 @@ def _minibatch_loss(c: _Chunks, idx: Tensor, actors: RecurrentAgents, critic: nn
     adv = c.advantages[:, idx]
     if s.norm_adv:
         adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-    if not local:
+    if adv.dim() < ratio.dim():
         adv = adv[..., None]  # one team advantage for every user
     pg_loss = -adv * ratio
     if s.clip_coef is not None:

@@ -49,8 +49,9 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
     """
     T, B, device, core = ts.config.num_steps, ts.config.num_envs, ts.device, ts.core
     local = ts.critic_h is not None
+    difference = ts.config.credit == "difference"
     buf = Rollout.zeros(T, B, core.n_users, core.obs_dim, core.state_dim, ts.actors.hidden_size,
-                        ts.config.critic_hidden if local else None, device)
+                        ts.config.critic_hidden if local else None, device, per_user=difference)
     sums = {m: 0.0 for m in core.metrics if m not in core.episode_metrics}
     ends: dict[str, list[float]] = {m: [] for m in core.episode_metrics}
     env_seconds = 0.0
@@ -71,8 +72,11 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
         started = time.perf_counter()
         ts.next_obs, rewards, truncated, info = core.step(action.cpu().numpy())
         env_seconds += time.perf_counter() - started
-        team = torch.as_tensor(rewards.sum(axis=1), dtype=torch.float32, device=device)
-        buf.rewards[t] = team[:, None].expand(B, core.n_users) if local else team
+        if difference:
+            buf.rewards[t] = torch.as_tensor(core.difference_rewards(), dtype=torch.float32, device=device)
+        else:
+            team = torch.as_tensor(rewards.sum(axis=1), dtype=torch.float32, device=device)
+            buf.rewards[t] = team[:, None].expand(B, core.n_users) if local else team
         for key in sums:
             sums[key] += float(info[key].mean())
         ts.starting = torch.full((B,), truncated, dtype=torch.bool, device=device)

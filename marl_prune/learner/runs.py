@@ -36,7 +36,8 @@ def build_models(config: TrainConfig, core: DSACore) -> tuple[Actors, torch.nn.M
     """The actors and the critic for ``config`` on ``core``'s spaces."""
     actors = build_actors(config, core)
     if config.critic == "global":
-        critic: torch.nn.Module = CentralCritic(core.state_dim, config.critic_hidden)
+        outputs = core.n_users if config.credit == "difference" else 1
+        critic: torch.nn.Module = CentralCritic(core.state_dim, config.critic_hidden, outputs)
     else:
         critic = RecurrentAgents(core.n_users, core.obs_dim, 1, config.critic_hidden, head_gain=1.0,
                                  share_parameters=config.share_critic_params,

@@ -12,20 +12,23 @@ from torch import Tensor, nn
 
 
 class CentralCritic(nn.Module):
-    """Dense MLP value function on the environment's global state: ``(..., state_dim) -> (...)``."""
+    """Dense MLP value function on the environment's global state: ``(..., state_dim) -> (...)``,
+    or with ``outputs`` > 1 one value per user, ``(..., outputs)``."""
 
-    def __init__(self, state_dim: int, hidden_size: int = 128):
+    def __init__(self, state_dim: int, hidden_size: int = 128, outputs: int = 1):
         super().__init__()
+        self.outputs = outputs
         self.net = nn.Sequential(
             _orthogonal(nn.Linear(state_dim, hidden_size)),
             nn.Tanh(),
             _orthogonal(nn.Linear(hidden_size, hidden_size)),
             nn.Tanh(),
-            _orthogonal(nn.Linear(hidden_size, 1), gain=1.0),
+            _orthogonal(nn.Linear(hidden_size, outputs), gain=1.0),
         )
 
     def forward(self, state: Tensor) -> Tensor:
-        return self.net(state).squeeze(-1)
+        values = self.net(state)
+        return values.squeeze(-1) if self.outputs == 1 else values
 
 
 def _orthogonal(layer: nn.Linear, gain: float = math.sqrt(2)) -> nn.Linear:
