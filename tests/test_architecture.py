@@ -72,3 +72,4 @@ def test_every_script_documents_itself_and_every_option(path, monkeypatch):
     undocumented = [a.dest for a in parsed.value.parser._actions
                     if not isinstance(a, argparse._HelpAction) and not a.help]
     assert not undocumented, f"{path.name}: options without help: {undocumented}"
+    assert "usage:" in parsed.value.parser.format_help()  # --help renders (a bare % in a help text breaks it)

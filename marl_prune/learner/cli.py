@@ -97,6 +97,7 @@ def build_parser(description: str) -> argparse.ArgumentParser:
         flag = "--" + f.name.replace("_", "-")
         default = _default(f)
         help_text = docs.get(f.name, "") + ("" if default is None else f" (default: {default!r})")
+        help_text = help_text.replace("%", "%%")  # argparse formats help with %: "10% of" is no format
         kind = hints[f.name]
         optional = [a for a in typing.get_args(kind) if a is not type(None)]
         if type(None) in typing.get_args(kind) and len(optional) == 1:
