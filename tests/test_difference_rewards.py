@@ -44,8 +44,12 @@ def _replayed_difference(core, actions: np.ndarray) -> tuple[np.ndarray, np.ndar
 @pytest.mark.parametrize("config", [
     make_config("snr"), make_config("pu"), make_config("large"),
     make_config_v1("gilbert"),
-    make_config_v1("traffic", drop_cost=0.0),  # a drop the counterfactual delivery would cause is not counted
-], ids=["snr", "pu", "large", "v1-gilbert", "v1-traffic"])
+    # no buffer fills and no packet expires in 15 slots: the knock-on drops are not counted
+    make_config_v1("traffic", delay_cost=0.1, buffer=40, deadline=50),
+    make_config_v1("pu_traffic", reward="rate", buffer=40, deadline=50),
+    make_config_v1("fair"),
+    make_config_v1("fair", reward="log_utility"),
+], ids=["snr", "pu", "large", "v1-gilbert", "v1-traffic", "v1-pu-traffic-rate", "v1-fair", "v1-fair-log"])
 def test_difference_rewards_equal_replaying_the_slot_with_the_user_idle(config):
     core = make_core(config, num_envs=8)
     core.reset(seed=3)
@@ -58,8 +62,12 @@ def test_difference_rewards_equal_replaying_the_slot_with_the_user_idle(config):
 
 
 def test_difference_rewards_need_a_slot_and_no_capture():
-    core = DSACore(make_config("basic"))
+    core = make_core(make_config_v1("traffic"))
     core.reset(seed=0)
+    with pytest.raises(RuntimeError, match="call step"):
+        core.difference_rewards()
+    core.step(np.zeros((1, 8), dtype=np.int64))
+    core.reset(seed=1)  # a new episode: the last slot is gone
     with pytest.raises(RuntimeError, match="call step"):
         core.difference_rewards()
     capture = DSACore(make_config("basic", capture_threshold_db=3.0))
@@ -67,8 +75,3 @@ def test_difference_rewards_need_a_slot_and_no_capture():
     capture.step(np.zeros((1, 4), dtype=np.int64))
     with pytest.raises(ValueError, match="capture_threshold_db=None"):
         capture.difference_rewards()
-    fair = make_core(make_config_v1("fair"), num_envs=1)
-    fair.reset(seed=0)
-    fair.step(np.zeros((1, 6), dtype=np.int64))
-    with pytest.raises(ValueError, match="not 'proportional_fair'"):
-        fair.difference_rewards()

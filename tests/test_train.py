@@ -144,8 +144,8 @@ def test_config_file_and_overrides(tmp_path):
         (["--env", "n_user=3"], "unknown DSAConfig field"),
         (["--bptt-chunk", "7"], "bptt_chunk must divide num_steps"),
         (["--resume", "/nonexistent/run"], "not a run folder"),
-        (["--env-version", "v1", "--scenario", "fair", "--credit", "difference"],
-         "credit 'difference' needs an environment without capture and with the reward 'rate' or 'packets'"),
+        (["--credit", "difference", "--env", "capture_threshold_db=3.0"],
+         "credit 'difference' needs an environment without capture, got capture_threshold_db=3.0"),
     ],
 )
 def test_bad_input_fails_with_a_clear_message(args, message, tmp_path):

@@ -102,7 +102,7 @@ class DSACore:
         self.obs = np.zeros((B, N, self.obs_dim), dtype=np.float32)
         self.cum_throughput = np.zeros((B, N))
         self._needs_reset = True
-        self._last_slot: tuple[Contention, np.ndarray] | None = None  # for difference_rewards()
+        self._last_slot: Contention | None = None  # for difference_rewards()
 
     # ----------------------------------------------------------------------------- spaces
     @property
@@ -203,7 +203,7 @@ class DSACore:
         self._observe(actions, c.success, c.snr_db)
         self.cum_throughput += rate
         info = self._slot_info(c, rate, rewards)
-        self._last_slot = (c, rewards)
+        self._last_slot = c
         self._advance()
         truncated = self.t >= self.config.max_cycles
         self._needs_reset = truncated
@@ -216,25 +216,28 @@ class DSACore:
         is the team's, with the other users' noise taken out, which is what lets many users
         learn from one team reward.
 
-        Without capture, a user changes another's outcome only where exactly two users share a
-        channel that no primary user holds: had it stayed idle, the other would have sent alone,
-        gaining :meth:`_gain_alone` without the collision penalty. The effect is the slot's
-        own; later slots (a queue that grows) are not counted."""
+        Without capture, a user's transmission changes its own reward (what getting through
+        gained it, :meth:`_gain_alone`, less its costs and penalties), and another's only where
+        exactly two users share a channel that no primary user holds: had it stayed idle, the
+        other would have sent alone, gaining its :meth:`_gain_alone` without the collision
+        penalty. The effect is the slot's own; later slots are not counted."""
         if self._last_slot is None:
             raise RuntimeError("difference_rewards() describes the last slot: call step() first")
         if self.capture_threshold_lin is not None:
             raise ValueError("difference rewards need capture_threshold_db=None: with capture a "
                              "user's transmission changes the SINR of every other on its channel")
-        c, rewards = self._last_slot
+        c = self._last_slot
         gain = self._gain_alone(c)
+        own = np.where(c.success, gain, 0.0) - self._costs(c)
         on_channel = np.bincount(c.chan_flat[c.transmit], weights=gain[c.transmit],
                                  minlength=self.num_envs * self.n_channels)
         spoiled = c.transmit & (c.others == 1) & ~c.pu_hit  # one other user, whose slot this one spoiled
         other = on_channel[c.chan_flat] - gain
-        return rewards - np.where(spoiled, other + self.config.collision_penalty, 0.0)
+        return own - np.where(spoiled, other + self.config.collision_penalty, 0.0)
 
     def _gain_alone(self, c: Contention) -> np.ndarray:
-        """What each user's reward would have gained, before costs, had it sent alone."""
+        """How much more each user's reward would have been, before costs, had its transmission
+        got through than had it failed: the rate log2(1 + SNR)."""
         return np.log2(1.0 + 10.0 ** (c.snr_db / 10.0))
 
     def _slot_info(self, c: Contention, rate: np.ndarray, rewards: np.ndarray) -> dict[str, np.ndarray]:

@@ -146,26 +146,34 @@ class DSACoreV1(DSACore):
         self._observe_queues()
         info = {**self._slot_info(c, rate, rewards), "delivered_by_user": delivered, **counts,
                 **self._traffic_metrics()}
-        self._last_slot = (c, rewards)
+        self._last_slot = c
+        self._served = served
         self._advance()
         truncated = self.t >= cfg.max_cycles
         self._needs_reset = truncated
         return self.obs.copy(), rewards, truncated, info
 
     def _gain_alone(self, c: Contention) -> np.ndarray:
-        """What each user's reward would have gained, before costs, had it sent alone: nothing
-        below the decoding threshold; ``rate``: the rate; ``packets``: its head-of-line packet,
-        if it had one, and one packet less queued (not counted: a packet behind it that then
-        expires in the same slot). The fairness rewards depend on the whole
-        history of the users' throughput, so they have no slot-local difference reward."""
+        """How much more each user's reward would have been, before costs, had its transmission
+        got through than had it failed: nothing below the decoding threshold or with an empty
+        queue; ``rate``: the rate; ``packets``: its head-of-line packet, and one packet less
+        queued; ``proportional_fair``: the rate over its EWMA throughput; ``log_utility``: the
+        rise of log(mean throughput + eps) the rate would have brought. Not counted, with
+        traffic: the delivered packet's knock-on on the same slot's drops (an arrival a full
+        buffer then takes, a packet behind it that expires)."""
         cfg = self.config
-        if cfg.reward in FAIR_REWARDS:
-            raise ValueError(f"difference rewards are defined for the rewards 'rate' and 'packets', not {cfg.reward!r}")
-        decodes = c.snr_db >= cfg.min_snr_db if cfg.min_snr_db is not None else True
+        sent = c.snr_db >= cfg.min_snr_db if cfg.min_snr_db is not None else np.ones(c.success.shape, dtype=bool)
+        if cfg.traffic:
+            sent &= self._had_packet
         if cfg.reward == "packets":
-            had_packet = self._had_packet if cfg.traffic else True
-            return np.where(had_packet & decodes, 1.0 + cfg.delay_cost * cfg.traffic, 0.0)
-        return np.where(decodes, super()._gain_alone(c), 0.0)
+            return np.where(sent, 1.0 + cfg.delay_cost * cfg.traffic, 0.0)
+        rate = np.where(sent, super()._gain_alone(c), 0.0)
+        if cfg.reward == "proportional_fair":
+            return rate / self._pf_divisor
+        if cfg.reward == "log_utility":
+            before, t, eps = self.cum_throughput - self._served, self.t, cfg.alpha_epsilon
+            return np.log((before + rate) / t + eps) - np.log(before / t + eps)
+        return rate
 
     def _reward(self, rate: np.ndarray, delivered: np.ndarray, dropped: np.ndarray) -> np.ndarray:
         """The objective's gain per user, before costs and penalties (and the EWMA update)."""
@@ -173,7 +181,8 @@ class DSACoreV1(DSACore):
         if cfg.reward == "packets":
             return delivered - cfg.drop_cost * dropped - cfg.delay_cost * self.queues.length
         if cfg.reward in FAIR_REWARDS:
-            gain = rate / np.maximum(self.pf_throughput, PF_FLOOR)
+            self._pf_divisor = np.maximum(self.pf_throughput, PF_FLOOR)
+            gain = rate / self._pf_divisor
             self.pf_throughput += (rate - self.pf_throughput) / cfg.pf_window  # the PF scheduler's weights
             if cfg.reward == "log_utility":  # telescopes: the episode's sum is the final alpha-fair utility
                 t, eps = self.t, cfg.alpha_epsilon

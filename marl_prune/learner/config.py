@@ -275,11 +275,9 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.scenario must be one of {sorted(presets(self.env_version))} with "
                              f"env_version {self.env_version}, got {self.scenario!r}")
         env = self.env_config()  # unknown or invalid env overrides raise here
-        if self.credit == "difference" and (env.capture_threshold_db is not None
-                                            or getattr(env, "reward", "rate") not in ("rate", "packets")):
-            raise ValueError("TrainConfig.credit 'difference' needs an environment without capture and with "
-                             f"the reward 'rate' or 'packets', got capture_threshold_db="
-                             f"{env.capture_threshold_db}, reward {getattr(env, 'reward', 'rate')!r}")
+        if self.credit == "difference" and env.capture_threshold_db is not None:
+            raise ValueError("TrainConfig.credit 'difference' needs an environment without capture, got "
+                             f"capture_threshold_db={env.capture_threshold_db}")
         if self.pruning:
             self.pruning_horizon()  # warm-up and end-lock must leave room for the schedule
 
