@@ -267,6 +267,20 @@ def test_difference_credit_learns_from_each_users_difference_reward(critic, monk
     assert (rollout.values.std(dim=2) > 0).any()  # one value per user, not one copied
 
 
+def test_scenario_defaults_and_configs_stored_before_a_field_existed(tmp_path):
+    from marl_prune.learner.config import load_run_config, save_config
+
+    assert TrainConfig(scenario="large").credit == "difference"
+    assert TrainConfig(scenario="large", credit="team").credit == "team"
+    assert TrainConfig(scenario="basic").credit == "team"
+    save_config(TrainConfig(scenario="large", credit="team", share_actor_params=True), tmp_path / "config.json")
+    old = json.loads((tmp_path / "config.json").read_text())
+    del old["credit"], old["share_actor_params"]  # a run stored before these fields existed
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    config = load_run_config(tmp_path)
+    assert config.credit == "team" and config.share_actor_params is False  # what such runs used
+
+
 def test_entropy_bonus_anneals_linearly(tmp_path):
     result = train(TrainConfig(**TINY, iterations=3, runs_dir=str(tmp_path), run_name="ent", ent_coef=0.09,
                                ent_coef_final=0.0))

@@ -31,11 +31,12 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "actor": ("gru", "mlp"),
 }
 """The allowed values of every field that takes a name (validation and ``--help`` read it)."""
-BASE_DEFAULTS: dict[str, Any] = {"iterations": 300, "share_actor_params": False}
+BASE_DEFAULTS: dict[str, Any] = {"iterations": 300, "share_actor_params": False, "credit": "team"}
 SCENARIO_DEFAULTS: dict[str, dict[str, Any]] = {
-    # 32 users: independent actors each see 1/32 of the data and do not learn in a budget that
-    # fits; one shared actor with agent ids learns from all of it.
-    "large": {"share_actor_params": True, "iterations": 400},
+    # 32 users: with the team's reward each user's signal is drowned by the other 31 users'
+    # noise, and neither independent actors nor one shared actor learn a team in a budget that
+    # fits (ALOHA level); each user's difference reward takes that noise out.
+    "large": {"credit": "difference"},
     "large_traffic": {"share_actor_params": True, "iterations": 400},
 }
 """Budgets and architectures per scenario, for the fields a config leaves unset (None);
@@ -97,8 +98,9 @@ class TrainConfig:
     on its own observations (IPPO-style baseline)."""
     critic_hidden: int = 128
     """Width of the critic."""
-    credit: str = "team"
-    """What each user learns from. team: the team's reward (the sum over users), one advantage
+    credit: str | None = None
+    """What each user learns from (default: team, but difference on large, see
+    SCENARIO_DEFAULTS). team: the team's reward (the sum over users), one advantage
     for all; difference: its own difference reward, the team's reward minus the team's reward
     had it stayed idle in that slot (DSACore.difference_rewards), with a value per user (the
     global critic gets one output per user). The difference takes the other users' noise out of
@@ -207,12 +209,12 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_field_types(self)
-        for name, allowed in CHOICES.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"TrainConfig.{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
         for name, value in {**BASE_DEFAULTS, **SCENARIO_DEFAULTS.get(self.scenario, {})}.items():
             if getattr(self, name) is None:  # left unset: the scenario's default
                 setattr(self, name, value)
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"TrainConfig.{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
         # the pruning horizon's default: a tenth of the run for the warm-up and the end-lock
         self.prune_warmup = self.iterations // 10 if self.prune_warmup is None else self.prune_warmup
         self.prune_end_lock = self.iterations // 10 if self.prune_end_lock is None else self.prune_end_lock
@@ -339,6 +341,11 @@ def save_config(config: TrainConfig, path: Path) -> None:
     write_atomically(path, json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
 
 
+RECORDED_BEFORE: dict[str, Any] = {"share_actor_params": False, "credit": "team"}
+"""Fields added after runs were first stored, with the value those runs used: a config.json
+without them is read with these, not with today's scenario default."""
+
+
 def load_run_config(run_dir: Path | str) -> TrainConfig:
     """The config of a run folder; a missing or invalid ``config.json`` raises ValueError."""
     path = Path(run_dir) / "config.json"
@@ -350,4 +357,4 @@ def load_run_config(run_dir: Path | str) -> TrainConfig:
         raise ValueError(f"{path} is not valid JSON: {e}") from None
     if not isinstance(values, dict):
         raise ValueError(f"{path} must hold a JSON object of config keys, got {type(values).__name__}")
-    return TrainConfig.from_dict(values)
+    return TrainConfig.from_dict({**RECORDED_BEFORE, **values})
