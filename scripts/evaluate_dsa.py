@@ -3,6 +3,7 @@
     python scripts/evaluate_dsa.py --scenario all            # baselines on every preset
     python scripts/evaluate_dsa.py --env-version v1          # dsa_v1: every reference policy
     python scripts/evaluate_dsa.py RUN_DIR                   # a trained run vs the baselines
+    python scripts/evaluate_dsa.py RUN_DIR --probe           # ... and the probe-then-settle heuristics
 
 Use it to put a finished run beside the conventional baselines and the reference on the same
 episodes, or to tabulate the baselines alone; to compare many runs use scripts/sweep.py. Prints,
@@ -19,6 +20,7 @@ import sys
 from pathlib import Path
 
 from envs.dsa import VERSIONS, DSAConfig, evaluate, make_env_config, presets, version_of
+from envs.dsa.baselines import ProbeThenSettle
 from envs.dsa.fields import non_negative_int, positive_int
 from envs.dsa.references import conventional_policies, reference_policy, score_metric
 from marl_prune.experiments.report import Report
@@ -73,7 +75,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="evaluation seed: the channel realisation (default: 10000)")
     parser.add_argument("--out", type=Path, default=None,
                         help="also write the tables, with this command, to a Markdown file")
+    parser.add_argument("--probe", action="store_true",
+                        help="add the probe-then-settle heuristics (v0, static channels): each user tries "
+                             "every channel once, then the users settle, matched centrally on the probed "
+                             "gains or each on its own best channel; what adapting within an episode is worth")
     args = parser.parse_args(argv)
+    extra = {"probe, central settle": ProbeThenSettle("central"), "probe, own settle": ProbeThenSettle("own")} \
+        if args.probe else {}
     report = Report()
     v1 = args.env_version == "v1"
 
@@ -84,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(f"unknown {args.env_version} scenario {name!r}; choose one of "
                              f"{sorted(presets(args.env_version))} or 'all'")
             cfg = make_env_config(args.env_version, name)
-            rows = evaluation_table(conventional_policies(cfg), cfg, args.episodes, args.seed)  # tuned on seed 0
+            rows = evaluation_table({**conventional_policies(cfg), **extra}, cfg, args.episodes, args.seed)
             print_table(report, f"scenario {name} ({args.episodes} episodes, seed {args.seed})", rows, v1)
             if v1:
                 adapting_worth(report, rows)
@@ -101,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = config.env_config()
     policies = {"learned": ActorPolicy(actors, greedy=True),
                 "learned (sampled)": ActorPolicy(actors, greedy=False),
-                **conventional_policies(cfg)}
+                **conventional_policies(cfg), **extra}
     rows = evaluation_table(policies, cfg, args.episodes, args.seed)
     v1 = config.env_version == "v1"
     print_table(report, f"run {args.run_dir} on {config.scenario} ({args.episodes} episodes, seed {args.seed})",

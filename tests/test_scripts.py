@@ -54,9 +54,9 @@ def test_reproduce_paper_writes_tables_plots_and_claims(tmp_path):
 
 def test_evaluate_dsa_writes_its_table(tmp_path):
     out = tmp_path / "eval.md"
-    stdout = _run("evaluate_dsa.py", "--scenario", "basic", "--episodes", "4", "--out", out)
+    stdout = _run("evaluate_dsa.py", "--scenario", "basic", "--episodes", "4", "--probe", "--out", out)
     text = out.read_text()
     assert "python scripts/evaluate_dsa.py --scenario basic" in text
-    for policy in ("random", "aloha", "adaptive", "oracle"):
+    for policy in ("random", "aloha", "adaptive", "probe, central settle", "probe, own settle", "oracle"):
         assert f"    {policy:>18} " in text and f"{policy:>18} " in stdout
     assert "  100.0%" in text.splitlines()[-1]  # the oracle is 100% of itself
