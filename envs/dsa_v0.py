@@ -11,7 +11,7 @@ ACK and the SNR its transmission was received at.
 | Manual control       | No                                                                 |
 | Agents               | ``agents = ["user_0", ..., "user_{N-1}"]``                         |
 | Action shape         | ``Discrete(1 + K*L)``: 0 idle, ``1 + k*L + l`` channel k, level l   |
-| Observation shape    | ``(1 + K*L + 2,)`` (+1 with ``include_slot_fraction``)              |
+| Observation shape    | ``(1 + K*L + 2,)``, +1 with ``include_slot_fraction``, +``frame_clock`` |
 | Observation values   | one-hot last action, ACK in {0, 1}, observed SNR / scale in [-1, 1] |
 | State shape          | ``N*obs_dim + K + N*K + 1``: observations, PU on/off, gains, slot   |
 | Reward               | ``log2(1 + SINR)`` on success, minus power cost and penalties      |

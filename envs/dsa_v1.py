@@ -11,7 +11,7 @@ choice of objective. ``dsa_v0`` is unchanged.
 | Manual control       | No                                                                   |
 | Agents               | ``agents = ["user_0", ..., "user_{N-1}"]``                           |
 | Action shape         | ``Discrete(1 + K*L)``: 0 idle, ``1 + k*L + l`` channel k, level l     |
-| Observation shape    | ``(1 + K*L + 4,)`` (+1 with ``include_slot_fraction``)                |
+| Observation shape    | ``(1 + K*L + 4,)``, +1 with ``include_slot_fraction``, +``frame_clock`` |
 | Observation values   | one-hot last action, ACK, observed SNR / scale, queue / buffer, head-of-line age / deadline |
 | State shape          | v0's, then queues, HOL ages, sources, link states, EWMA throughputs  |
 | Reward               | ``rate``, ``packets``, ``proportional_fair`` or ``log_utility``; below |

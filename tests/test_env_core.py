@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from envs.dsa import DSAConfig, DSACore, jain_fairness, make_config
+from envs.dsa import DSAConfig, DSACore, DSACoreV1, jain_fairness, make_config, make_config_v1
 
 
 def _core(num_envs=1, **fields):
@@ -99,6 +99,42 @@ def test_truncation_after_max_cycles_and_slot_fraction():
         core.step(np.zeros((1, 2), dtype=int))
 
 
+@pytest.mark.parametrize("version, scenario", [("v0", s) for s in ("basic", "snr", "pu", "large")]
+                         + [("v1", s) for s in ("traffic", "gilbert", "pu_traffic", "fair", "large_traffic")])
+def test_every_user_observes_its_own_last_action_ack_and_the_clock(version, scenario):
+    # Each user's row must hold its own action: with several users and copies a wrong row
+    # stride writes one user's action into another user's row.
+    config = (make_config(scenario) if version == "v0" else make_config_v1(scenario)).replace(
+        include_slot_fraction=True, frame_clock=3)
+    core = (DSACore if version == "v0" else DSACoreV1)(config, num_envs=3)
+    obs = core.reset(seed=0)
+    A, L = core.n_actions, 3
+    np.testing.assert_array_equal(obs[..., 0], 1.0)  # "idle" before the first slot
+    np.testing.assert_array_equal(obs[..., core.clock_index:], np.eye(L)[[0]].repeat(3 * core.n_users, 0).reshape(3, -1, L))
+    rng = np.random.default_rng(0)
+    for t in range(1, 5):
+        actions = rng.integers(0, A, (3, core.n_users))
+        obs, _, _, info = core.step(actions)
+        assert obs.shape[-1] == core.obs_dim == core.clock_index + L
+        np.testing.assert_array_equal(obs[..., :A], np.eye(A)[actions])
+        np.testing.assert_array_equal(obs[..., A], info["delivered_by_user"] if version == "v1" else info["success"])
+        np.testing.assert_allclose(obs[..., core.slot_index], t / config.max_cycles)
+        np.testing.assert_array_equal(obs[..., core.clock_index:], np.broadcast_to(np.eye(L)[t % L], obs.shape[:2] + (L,)))
+        assert core.observation_space.contains(obs[0, 0])
+
+
+def test_the_frame_clock_leaves_the_slots_unchanged():
+    plain, clocked = _core(num_envs=2, **make_config("pu").__dict__), _core(
+        num_envs=2, **{**make_config("pu").__dict__, "frame_clock": 2})
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        actions = rng.integers(0, plain.n_actions, (2, plain.n_users))
+        obs_a, rewards_a, _, _ = plain.step(actions)
+        obs_b, rewards_b, _, _ = clocked.step(actions)
+        np.testing.assert_array_equal(rewards_a, rewards_b)
+        np.testing.assert_array_equal(obs_a, obs_b[..., :plain.obs_dim])
+
+
 def test_primary_user_chain_statistics():
     cfg = DSAConfig(n_users=1, n_channels=4, pu_channels=(1, 3), pu_p_on=0.2, pu_p_off=0.3,
                     max_cycles=400)
@@ -183,6 +219,7 @@ def test_core_rejects_bad_actions():
         ({"capture_threshold_db": -1.0}, "capture_threshold_db"),
         ({"power_cost": -1.0}, "power_cost"),
         ({"max_cycles": 0}, "max_cycles"),
+        ({"frame_clock": -1}, "frame_clock"),
     ],
 )
 def test_invalid_config_names_the_field(fields, name):

@@ -49,6 +49,10 @@ class DSAConfig:
     """Slots per episode; every copy truncates together after this many."""
     include_slot_fraction: bool = False
     """Append t / max_cycles to each observation."""
+    frame_clock: int = 0
+    """Append a one-hot of the slot index modulo this many slots to each observation (0: none):
+    the slot clock that every user of a synchronised slotted system shares, and that TDMA
+    frames run on. With it, independent users can learn to take turns."""
     snr_obs_scale_db: float = 20.0
     """Observed SNR and the state's gains are divided by this and clipped to [-1, 1]."""
 
@@ -84,6 +88,7 @@ class DSAConfig:
             f"must be distinct channel indices in [0, {self.n_channels}), got {self.pu_channels}",
         )
         _check(self.max_cycles >= 1, "max_cycles", f"must be >= 1, got {self.max_cycles}")
+        _check(self.frame_clock >= 0, "frame_clock", f"must be >= 0 (0: no clock), got {self.frame_clock}")
         _check(self.snr_obs_scale_db > 0, "snr_obs_scale_db", f"must be > 0, got {self.snr_obs_scale_db}")
 
     @property

@@ -69,8 +69,7 @@ class DSACore:
         N, K, L = config.n_users, config.n_channels, config.n_levels
         self.n_users, self.n_channels, self.n_levels = N, K, L
         self.n_actions = config.n_actions
-        self.obs_dim = self.n_actions + 2 + int(config.include_slot_fraction)
-        self.slot_index = self.n_actions + 2  # where the slot fraction is, when observed
+        self._lay_out_observation(own=2)
         self.state_dim = N * self.obs_dim + K + N * K + 1
 
         self.level_db = np.asarray(config.snr_levels_db, dtype=np.float64)
@@ -85,7 +84,6 @@ class DSACore:
             else 10.0 ** (config.capture_threshold_db / 10.0)
         )
         # Flat index helpers: user (b, n) sits at b*N + n, channel (b, k) at b*K + k.
-        self._user_base = (np.arange(B * N) * self.obs_dim).reshape(B, N)
         self._chan_base = (np.arange(B) * K)[:, None]
         self._link_base = (np.arange(B * N) * K).reshape(B, N)  # link (b, n, k) at (b*N + n)*K + k
         # Each action's channel and level, looked up: cheaper than // and % on every slot.
@@ -104,11 +102,22 @@ class DSACore:
         self._needs_reset = True
         self._last_slot: Contention | None = None  # for difference_rewards()
 
+    def _lay_out_observation(self, own: int) -> None:
+        """One user's observation: the one-hot last action, ``own`` values of its own (ACK,
+        SNR, ...), then the slot fraction and the frame clock's one-hot, when observed."""
+        cfg = self.config
+        self.slot_index = self.n_actions + own
+        self.clock_index = self.slot_index + int(cfg.include_slot_fraction)
+        self.obs_dim = self.clock_index + cfg.frame_clock
+        # where user (b, n)'s observation starts in the flat obs buffer; it depends on obs_dim,
+        # so it is laid out here, with the columns (v1 adds its own)
+        self._user_base = (np.arange(self.num_envs * self.n_users) * self.obs_dim).reshape(self.num_envs, self.n_users)
+
     # ----------------------------------------------------------------------------- spaces
     @property
     def observation_space(self) -> spaces.Box:
         """One user's observation: one-hot last action, ACK, observed SNR (in [-1, 1]), v1's
-        queue length and head-of-line age, [slot fraction]."""
+        queue length and head-of-line age, [slot fraction], [the frame clock's one-hot]."""
         low = np.zeros(self.obs_dim, dtype=np.float32)
         low[self.n_actions + 1] = -1.0
         return spaces.Box(low, np.ones(self.obs_dim, dtype=np.float32), dtype=np.float32)
@@ -147,6 +156,8 @@ class DSACore:
         self._draw_fading()
         self.obs = np.zeros((B, N, self.obs_dim), dtype=np.float32)
         self.obs[:, :, 0] = 1.0  # "last action" before the first slot: idle
+        if cfg.frame_clock:
+            self.obs[:, :, self.clock_index] = 1.0  # slot 0 of the frame
         self.cum_throughput = np.zeros((B, N))
         self._needs_reset = False
         self._last_slot = None
@@ -298,6 +309,8 @@ class DSACore:
         self.t += 1
         if cfg.include_slot_fraction:
             obs[:, :, self.slot_index] = self.t / cfg.max_cycles
+        if cfg.frame_clock:
+            obs[:, :, self.clock_index + self.t % cfg.frame_clock] = 1.0
 
     def _advance(self) -> None:
         """Exogenous dynamics for the next slot: drawn unconditionally (see module docstring)."""

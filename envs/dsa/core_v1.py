@@ -54,8 +54,7 @@ class DSACoreV1(DSACore):
         super().__init__(config, num_envs)
         B, N, K = self.num_envs, self.n_users, self.n_channels
         self.queue_index = self.n_actions + 2  # queue length, then head-of-line age
-        self.slot_index = self.n_actions + 4
-        self.obs_dim = self.n_actions + 4 + int(config.include_slot_fraction)
+        self._lay_out_observation(own=4)
         self.state_dim = N * self.obs_dim + K + N * K + 1 + 3 * N + N * K + N
         self.metrics = METRICS_V1
         self.episode_metrics = ("fairness", "delay", "drop_rate", "alpha_fair", "geometric_throughput")
