@@ -10,38 +10,27 @@ actor sees the current observation only.
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from marl_prune.models.recurrent import StackedLinear
+from marl_prune.models.recurrent import AgentStacks, StackedLinear
 
 
-class FeedForwardAgents(nn.Module):
+class FeedForwardAgents(AgentStacks):
     """Per-user MLPs of width ``hidden_size`` (matched to the GRU actor's) over a frame stack."""
 
     def __init__(self, n_agents: int, obs_dim: int, out_dim: int, hidden_size: int = 64, frame_stack: int = 1,
                  share_parameters: bool = False, head_gain: float = 0.01, agent_ids: bool = False):
-        super().__init__()
         if frame_stack < 1:
             raise ValueError(f"frame_stack must be >= 1, got {frame_stack}")
-        stacks = 1 if share_parameters else n_agents
-        self.n_agents, self.stacks, self.obs_dim, self.agent_ids = n_agents, stacks, obs_dim, agent_ids
+        # the state: the previous k - 1 observations
+        super().__init__(n_agents, obs_dim, (frame_stack - 1) * obs_dim, share_parameters, agent_ids)
         self.frame_stack, self.width = frame_stack, hidden_size
-        self.hidden_size = (frame_stack - 1) * obs_dim  # the state: the previous k - 1 observations
-        self.register_buffer("ids", torch.eye(n_agents), persistent=False)
-        self.encoder = StackedLinear(stacks, frame_stack * obs_dim + (n_agents if agent_ids else 0), hidden_size)
-        self.hidden = StackedLinear(stacks, hidden_size, hidden_size)
-        self.head = StackedLinear(stacks, hidden_size, out_dim, gain=head_gain)
-
-    def initial_hidden(self, batch_size: int, device: torch.device | str = "cpu") -> Tensor:
-        return torch.zeros(batch_size, self.n_agents, self.hidden_size, device=device)
-
-    def stack_of(self, agent: int) -> int:
-        return agent if self.stacks > 1 else 0
+        self.encoder = StackedLinear(self.stacks, frame_stack * obs_dim + (n_agents if agent_ids else 0), hidden_size)
+        self.hidden = StackedLinear(self.stacks, hidden_size, hidden_size)
+        self.head = StackedLinear(self.stacks, hidden_size, out_dim, gain=head_gain)
 
     def _net(self, frames: Tensor) -> Tensor:
-        if self.agent_ids:
-            frames = torch.cat([frames, self.ids.to(frames.dtype).expand(*frames.shape[:-1], self.n_agents)], -1)
-        return self.head(torch.relu(self.hidden(torch.relu(self.encoder(frames)))))
+        return self.head(torch.relu(self.hidden(torch.relu(self.encoder(self.inputs(frames))))))
 
     def step(self, obs: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
         """One slot: ``obs (B, N, obs_dim)``, the previous frames ``h`` -> ``(out, frames')``."""

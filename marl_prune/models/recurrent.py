@@ -80,7 +80,39 @@ class StackedGRUCell(nn.Module):
         return gru_update(self.input_gates(x), self.hidden_gates(h), h, torch.sigmoid, torch.tanh)
 
 
-class RecurrentAgents(nn.Module):
+class AgentStacks(nn.Module):
+    """What every batched per-user network shares: one parameter stack per user, or one for
+    all (``share_parameters``) with an optional one-hot agent id appended to the input, and a
+    per-user state of ``hidden_size`` values carried from slot to slot."""
+
+    def __init__(self, n_agents: int, obs_dim: int, hidden_size: int, share_parameters: bool, agent_ids: bool):
+        super().__init__()
+        self.n_agents, self.obs_dim, self.hidden_size = n_agents, obs_dim, hidden_size
+        self.stacks = 1 if share_parameters else n_agents
+        self.agent_ids = agent_ids
+        self.register_buffer("ids", torch.eye(n_agents), persistent=False)
+
+    @property
+    def input_dim(self) -> int:
+        """Width of one user's observation as the network takes it (agent id included)."""
+        return self.obs_dim + (self.n_agents if self.agent_ids else 0)
+
+    def initial_hidden(self, batch_size: int, device: torch.device | str = "cpu") -> Tensor:
+        """The state at an episode's start: zeros ``(batch_size, N, hidden_size)``."""
+        return torch.zeros(batch_size, self.n_agents, self.hidden_size, device=device)
+
+    def stack_of(self, agent: int) -> int:
+        """The stack that holds ``agent``'s parameters (0 for every agent when they share)."""
+        return agent if self.stacks > 1 else 0
+
+    def inputs(self, obs: Tensor) -> Tensor:
+        """The network's input: ``obs (..., N, features)``, with the one-hot agent ids appended."""
+        if not self.agent_ids:
+            return obs
+        return torch.cat([obs, self.ids.to(obs.dtype).expand(*obs.shape[:-1], self.n_agents)], dim=-1)
+
+
+class RecurrentAgents(AgentStacks):
     """Per-user networks ``obs -> Linear -> ReLU -> GRU -> Linear head``, batched over users.
 
     Used for the actors (head = action logits) and for IPPO's local critics (head = value).
@@ -98,27 +130,10 @@ class RecurrentAgents(nn.Module):
         head_gain: float = 0.01,
         agent_ids: bool = False,
     ):
-        super().__init__()
-        stacks = 1 if share_parameters else n_agents
-        self.n_agents, self.hidden_size, self.stacks = n_agents, hidden_size, stacks
-        self.obs_dim, self.agent_ids = obs_dim, agent_ids
-        self.register_buffer("ids", torch.eye(n_agents), persistent=False)
-        self.encoder = StackedLinear(stacks, obs_dim + (n_agents if agent_ids else 0), hidden_size)
-        self.gru = StackedGRUCell(stacks, hidden_size, hidden_size)
-        self.head = StackedLinear(stacks, hidden_size, out_dim, gain=head_gain)
-
-    def initial_hidden(self, batch_size: int, device: torch.device | str = "cpu") -> Tensor:
-        return torch.zeros(batch_size, self.n_agents, self.hidden_size, device=device)
-
-    def stack_of(self, agent: int) -> int:
-        """The stack that holds ``agent``'s parameters (0 for every agent when they share)."""
-        return agent if self.stacks > 1 else 0
-
-    def inputs(self, obs: Tensor) -> Tensor:
-        """The network's input: ``obs (..., N, obs_dim)``, with the one-hot agent ids appended."""
-        if not self.agent_ids:
-            return obs
-        return torch.cat([obs, self.ids.to(obs.dtype).expand(*obs.shape[:-1], self.n_agents)], dim=-1)
+        super().__init__(n_agents, obs_dim, hidden_size, share_parameters, agent_ids)
+        self.encoder = StackedLinear(self.stacks, self.input_dim, hidden_size)
+        self.gru = StackedGRUCell(self.stacks, hidden_size, hidden_size)
+        self.head = StackedLinear(self.stacks, hidden_size, out_dim, gain=head_gain)
 
     def step(self, obs: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
         """One slot: ``obs (B, N, obs_dim)``, ``h (B, N, H)`` -> ``(out (B, N, out), h')``."""
