@@ -16,7 +16,7 @@ ACK and the SNR its transmission was received at.
 | State shape          | ``N*obs_dim + K + N*K + 1``: observations, PU on/off, gains, slot   |
 | Reward               | ``log2(1 + SINR)`` on success, minus power cost and penalties      |
 | Episode end          | truncation after ``max_cycles`` slots (default 100); no termination |
-| Render modes         | ``"ansi"`` returns a table of the last slot; ``"human"`` prints it |
+| Render modes         | ``"ansi"``: the last slot; ``"human"``: print it; ``"rgb_array"``: waterfall |
 
 Scenarios (``scenario=``): ``basic`` (N=4, K=2, L=1), ``snr`` (N=6, K=3, L=3, power cost,
 frequency-selective gains), ``pu`` (N=6, K=4, L=2, Markov primary users on channels 0 and 1),

@@ -16,7 +16,7 @@ choice of objective. ``dsa_v0`` is unchanged.
 | State shape          | v0's, then queues, HOL ages, sources, link states, EWMA throughputs  |
 | Reward               | ``rate``, ``packets``, ``proportional_fair`` or ``log_utility``; below |
 | Episode end          | truncation after ``max_cycles`` slots (default 100); no termination  |
-| Render modes         | ``"ansi"`` returns a table of the last slot; ``"human"`` prints it   |
+| Render modes         | ``"ansi"``: the last slot; ``"human"``: print it; ``"rgb_array"``: waterfall |
 
 Scenarios (``scenario=``), each tuned so that the best non-adaptive schedule reaches at most
 75% of the centralised reference (see ``envs/dsa/config_v1.py`` for why):

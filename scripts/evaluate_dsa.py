@@ -4,6 +4,7 @@
     python scripts/evaluate_dsa.py --env-version v1          # dsa_v1: every reference policy
     python scripts/evaluate_dsa.py RUN_DIR                   # a trained run vs the baselines
     python scripts/evaluate_dsa.py RUN_DIR --probe           # ... and the probe-then-settle heuristics
+    python scripts/evaluate_dsa.py RUN_DIR --waterfall w.png # ... and a picture of one episode
 
 Use it to put a finished run beside the conventional baselines and the reference on the same
 episodes, or to tabulate the baselines alone; to compare many runs use scripts/sweep.py. Prints,
@@ -23,6 +24,8 @@ from envs.dsa import VERSIONS, DSAConfig, evaluate, make_env_config, presets, ve
 from envs.dsa.baselines import ProbeThenSettle
 from envs.dsa.fields import non_negative_int, positive_int
 from envs.dsa.references import conventional_policies, reference_policy, score_metric
+from envs.dsa.waterfall import play_episode, waterfall_image
+from marl_prune.experiments.plots import plot_waterfalls
 from marl_prune.experiments.report import Report
 from marl_prune.learner.evaluation import ActorPolicy
 from marl_prune.learner.runs import load_trained_actors
@@ -79,7 +82,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="add the probe-then-settle heuristics (v0, static channels): each user tries "
                              "every channel once, then the users settle, matched centrally on the probed "
                              "gains or each on its own best channel; what adapting within an episode is worth")
+    parser.add_argument("--waterfall", type=Path, default=None, metavar="FILE.png",
+                        help="with a run folder: draw one episode (the evaluation seed) of the learned team, "
+                             "the centralised reference and the best conventional baseline, stacked "
+                             "(channels x slots; needs matplotlib)")
     args = parser.parse_args(argv)
+    if args.waterfall is not None and args.run_dir is None:
+        parser.error("--waterfall draws a trained run: give its RUN_DIR")
     extra = {"probe, central settle": ProbeThenSettle("central"), "probe, own settle": ProbeThenSettle("own")} \
         if args.probe else {}
     report = Report()
@@ -107,9 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"the run was trained on {config.scenario!r}; evaluating on another scenario "
                      "needs the same observation and action sizes")
     cfg = config.env_config()
+    baselines = conventional_policies(cfg)
     policies = {"learned": ActorPolicy(actors, greedy=True),
-                "learned (sampled)": ActorPolicy(actors, greedy=False),
-                **conventional_policies(cfg), **extra}
+                "learned (sampled)": ActorPolicy(actors, greedy=False), **baselines, **extra}
     rows = evaluation_table(policies, cfg, args.episodes, args.seed)
     v1 = config.env_version == "v1"
     print_table(report, f"run {args.run_dir} on {config.scenario} ({args.episodes} episodes, seed {args.seed})",
@@ -117,6 +126,16 @@ def main(argv: list[str] | None = None) -> int:
     if v1:
         adapting_worth(report, rows)
     report.save(args.out, f"Evaluation of {args.run_dir.name}")
+    if args.waterfall is not None:
+        best = max((r for r in rows if r["policy"] in baselines), key=lambda r: r["vs_reference"])
+        learned = ActorPolicy(actors, greedy=config.eval_greedy)
+        reference = rows[-1]["policy"]
+        drawn = {f"learned ({'greedy' if config.eval_greedy else 'sampled'})": learned,
+                 f"{reference} (centralised)": reference_policy(cfg),
+                 f"{best['policy']} (best conventional baseline)": policies[best["policy"]]}
+        path = plot_waterfalls({f"{title}, seed {args.seed}": waterfall_image(play_episode(policy, cfg, args.seed))
+                                for title, policy in drawn.items()}, cfg.n_users, args.waterfall)
+        report.emit(f"\nwaterfall: {path}")
     return 0
 
 

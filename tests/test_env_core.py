@@ -110,7 +110,8 @@ def test_every_user_observes_its_own_last_action_ack_and_the_clock(version, scen
     obs = core.reset(seed=0)
     A, L = core.n_actions, 3
     np.testing.assert_array_equal(obs[..., 0], 1.0)  # "idle" before the first slot
-    np.testing.assert_array_equal(obs[..., core.clock_index:], np.eye(L)[[0]].repeat(3 * core.n_users, 0).reshape(3, -1, L))
+    first_slot = np.broadcast_to(np.eye(L)[0], obs.shape[:2] + (L,))
+    np.testing.assert_array_equal(obs[..., core.clock_index:], first_slot)
     rng = np.random.default_rng(0)
     for t in range(1, 5):
         actions = rng.integers(0, A, (3, core.n_users))
@@ -119,7 +120,8 @@ def test_every_user_observes_its_own_last_action_ack_and_the_clock(version, scen
         np.testing.assert_array_equal(obs[..., :A], np.eye(A)[actions])
         np.testing.assert_array_equal(obs[..., A], info["delivered_by_user"] if version == "v1" else info["success"])
         np.testing.assert_allclose(obs[..., core.slot_index], t / config.max_cycles)
-        np.testing.assert_array_equal(obs[..., core.clock_index:], np.broadcast_to(np.eye(L)[t % L], obs.shape[:2] + (L,)))
+        slot = np.broadcast_to(np.eye(L)[t % L], obs.shape[:2] + (L,))
+        np.testing.assert_array_equal(obs[..., core.clock_index:], slot)
         assert core.observation_space.contains(obs[0, 0])
 
 

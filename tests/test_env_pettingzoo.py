@@ -136,7 +136,7 @@ def test_bad_actions_raise_clear_errors():
     with pytest.raises(ValueError, match="must be an integer"):
         env.step({"user_0": 1.5, "user_1": 0, "user_2": 0, "user_3": 0})
     with pytest.raises(ValueError, match="render_mode"):
-        dsa_v0.parallel_env(render_mode="rgb_array")
+        dsa_v0.parallel_env(render_mode="rgb")
 
 
 def test_step_after_episode_end_raises():

@@ -120,6 +120,8 @@ def test_script_writes_the_tensorboard_tags(tmp_path):
     assert {"eval/utility", "eval/utility_vs_oracle"} <= tags
     assert len(acc.Scalars("charts/utility")) == 2
     assert "hyperparameters/text_summary" in acc.Tags()["tensors"]
+    pictures = acc.Images("eval/waterfall")  # at the evaluation of iteration 2, the last
+    assert len(pictures) == 1 and (pictures[0].height, pictures[0].width) == (2 * 10, 30 * 4)
     config = json.loads((tmp_path / "smoke" / "config.json").read_text())
     assert config["num_envs"] == 4 and config["env"] == {"max_cycles": 30}
 

@@ -178,6 +178,10 @@ class DSACore:
         computing all B*N*K gains for the B*N links in use."""
         return self.gain_db.ravel()[link] + self.fading_db.ravel()[link]
 
+    def action_channel(self, actions: np.ndarray) -> np.ndarray:
+        """The channel each transmitting action uses (idle, action 0, maps to channel 0)."""
+        return self._action_channel[actions]
+
     # ------------------------------------------------------------------------------- step
     def validate_actions(self, actions: np.ndarray) -> np.ndarray:
         """Actions as an int64 (B, N) array; anything else raises ValueError."""

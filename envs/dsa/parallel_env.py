@@ -12,6 +12,7 @@ from envs.dsa.config import DSAConfig, make_config
 from envs.dsa.config_v1 import make_config_v1
 from envs.dsa.core import DSACore
 from envs.dsa.versions import make_core
+from envs.dsa.waterfall import Trace, waterfall_image
 
 
 class DSAParallelEnv(ParallelEnv):
@@ -20,7 +21,7 @@ class DSAParallelEnv(ParallelEnv):
     See :mod:`envs.dsa_v0` for the table of spaces, rewards and options.
     """
 
-    metadata = {"name": "dsa_v0", "render_modes": ["human", "ansi"], "is_parallelizable": True}
+    metadata = {"name": "dsa_v0", "render_modes": ["human", "ansi", "rgb_array"], "is_parallelizable": True}
     make_config = staticmethod(make_config)
 
     def __init__(
@@ -44,6 +45,7 @@ class DSAParallelEnv(ParallelEnv):
         self._action_spaces = {a: self.core.action_space for a in self.possible_agents}
         self.state_space = self.core.state_space
         self._last: dict[str, np.ndarray] | None = None
+        self._trace = Trace(self.config.n_users, self.config.n_channels)
 
     # PettingZoo's parallel_api_test sets ``env.max_cycles``; it takes effect at reset.
     @property
@@ -67,6 +69,7 @@ class DSAParallelEnv(ParallelEnv):
         obs = self.core.reset(seed=seed)[0]
         self.agents = self.possible_agents[:]
         self._last = None
+        self._trace = Trace(self.config.n_users, self.config.n_channels)
         return {a: obs[i] for i, a in enumerate(self.agents)}, {a: {} for a in self.agents}
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
@@ -85,8 +88,11 @@ class DSAParallelEnv(ParallelEnv):
                 if not (isinstance(a, np.ndarray) and a.shape == () and a.dtype.kind in "iu"):
                     raise ValueError(f"action of {agent} must be an integer, got {a!r}")
             joint[0, i] = int(a)
+        pu_on = self.core.pu_on.copy()  # the slot's primary users (step moves them on)
         obs, rewards, truncated, info = self.core.step(joint)
         self._last = {"actions": joint[0], **{k: v[0] for k, v in info.items()}}
+        if self.render_mode == "rgb_array":
+            self._trace.record_core_slot(self.core, joint, info, pu_on)
 
         # an undefined metric (the delay before any delivery) is None, which compares equal
         team = {m: None if np.isnan(info[m][0]) else float(info[m][0]) for m in self.core.metrics}
@@ -110,9 +116,13 @@ class DSAParallelEnv(ParallelEnv):
     def state(self) -> np.ndarray:
         return self.core.state()[0]
 
-    def render(self) -> str | None:
+    def render(self) -> str | np.ndarray | None:
+        """``ansi``: a table of the last slot; ``human``: print it; ``rgb_array``: the waterfall
+        of the episode so far, ``(K * 10, slots * 4, 3)`` uint8 (see :mod:`envs.dsa.waterfall`)."""
         if self.render_mode is None:
             return None
+        if self.render_mode == "rgb_array":
+            return waterfall_image(self._trace)
         text = render_slot(self.core, self._last)
         if self.render_mode == "human":
             print(text)
@@ -126,7 +136,7 @@ class DSAParallelEnv(ParallelEnv):
 class DSAParallelEnvV1(DSAParallelEnv):
     """``dsa_v1`` as a PettingZoo parallel environment (see :mod:`envs.dsa_v1`)."""
 
-    metadata = {"name": "dsa_v1", "render_modes": ["human", "ansi"], "is_parallelizable": True}
+    metadata = {"name": "dsa_v1", "render_modes": ["human", "ansi", "rgb_array"], "is_parallelizable": True}
     make_config = staticmethod(make_config_v1)
 
     def __init__(self, scenario: str | DSAConfig = "traffic", render_mode: str | None = None, **overrides: Any):

@@ -137,3 +137,37 @@ def _save(fig, out: Path) -> Path:
     fig.savefig(out, dpi=110)
     _pyplot().close(fig)
     return out
+
+
+def plot_waterfalls(panels: dict[str, np.ndarray], n_users: int, path: str | Path) -> Path:
+    """Waterfall images (:func:`envs.dsa.waterfall.waterfall_image`) stacked, one per title in
+    ``panels``, with a legend of the users' colours, collisions, failures and primary users."""
+    from matplotlib.patches import Patch
+
+    from envs.dsa.waterfall import BLANK, CELL, COLLISION, PALE, PU_HATCH, user_colour
+
+    plt = _pyplot()
+    cell_h, cell_w = CELL
+    channels = max(image.shape[0] for image in panels.values()) / cell_h
+    height = len(panels) * (0.25 * channels + 0.9) + 0.5
+    fig, axes = plt.subplots(len(panels), 1, figsize=(12, height), squeeze=False)
+    for ax, (title, image) in zip(axes[:, 0], panels.items()):
+        ax.imshow(image, aspect="auto", interpolation="nearest")
+        ax.set_title(title, fontsize=9, loc="left")
+        rows = image.shape[0] // cell_h
+        step = max(1, rows // 8)  # at most about 8 channel labels
+        ax.set_yticks([(k + 0.5) * cell_h for k in range(0, rows, step)], [f"ch{k}" for k in range(0, rows, step)])
+        ax.set_xlabel("slot")
+        ticks = np.arange(0, image.shape[1] // cell_w + 1, 10)
+        ax.set_xticks(ticks * cell_w, [str(t) for t in ticks])
+    handles = [Patch(color=user_colour(i) / 255, label=f"user {i}") for i in range(min(n_users, 20))]
+    handles += [Patch(color=(PALE * user_colour(0) + (1 - PALE) * BLANK) / 255, label="failed (pale)"),
+                Patch(color=COLLISION / 255, label="collision"), Patch(color=PU_HATCH / 255, label="primary user ON")]
+    ncol = min(len(handles), 12)
+    fig.legend(handles=handles, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.25 * -(-len(handles) // ncol) / height, 1, 1))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

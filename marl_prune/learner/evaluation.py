@@ -16,6 +16,7 @@ import torch
 
 from envs.dsa import DSACore, EvalResult, evaluate
 from envs.dsa.references import reference_policy, score_metric
+from envs.dsa.waterfall import play_episode, waterfall_image
 from marl_prune.learner.config import TrainConfig
 from marl_prune.models.recurrent import RecurrentAgents
 
@@ -73,3 +74,10 @@ def evaluate_actors(actors: RecurrentAgents, config: TrainConfig, oracle: float 
     reference = oracle if metric == "utility" else reference_result(config).mean(metric)
     out["eval/score_vs_reference"] = out[f"eval/{metric}"] / reference
     return out
+
+
+def waterfall_of(actors: RecurrentAgents, config: TrainConfig) -> np.ndarray:
+    """The waterfall picture (:func:`envs.dsa.waterfall.waterfall_image`) of one episode of the
+    policy, greedy or sampled as evaluated, on the first evaluation episode's seed."""
+    return waterfall_image(play_episode(ActorPolicy(actors, greedy=config.eval_greedy), config.env_config(),
+                                        config.eval_seed))

@@ -8,7 +8,8 @@
     runs/<run_name>/metrics.json          final evaluation
 
 Each iteration: pruning events, :func:`collect_rollout`, :func:`ppo_update`, the final hard
-prune, logging, a periodic evaluation and a checkpoint. The x-axis of every curve
+prune, logging, a periodic evaluation (with the waterfall picture of one of its episodes,
+``eval/waterfall``) and a checkpoint. The x-axis of every curve
 (``global_step``) counts environment slots summed over copies.
 """
 
@@ -21,17 +22,28 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from tensorboard.compat.proto.summary_pb2 import Summary
 from torch.utils.tensorboard import SummaryWriter
 
+from envs.dsa.waterfall import png_bytes
 from marl_prune.learner.checkpoint import load_checkpoint, save_checkpoint
 from marl_prune.learner.config import TrainConfig, save_config, write_atomically
-from marl_prune.learner.evaluation import evaluate_actors, oracle_utility
+from marl_prune.learner.evaluation import evaluate_actors, oracle_utility, waterfall_of
 from marl_prune.learner.ppo import UpdateSettings, ppo_update
 from marl_prune.learner.rollout import collect_rollout
 from marl_prune.learner.run_folder import RunConflict, RunFolder
 from marl_prune.learner.runs import Progress, RunResult
 from marl_prune.learner.state import TrainState
 from marl_prune.pruning import GradualPruner
+
+
+def add_png(writer: SummaryWriter, tag: str, image: np.ndarray, step: int) -> None:
+    """Log an (H, W, 3) uint8 image to TensorBoard, PNG-encoded by the standard library
+    (SummaryWriter.add_image would need Pillow, which the package does not depend on)."""
+    height, width = image.shape[:2]
+    encoded = Summary.Image(height=height, width=width, colorspace=3, encoded_image_string=png_bytes(image))
+    writer._get_file_writer().add_summary(Summary(value=[Summary.Value(tag=tag, image=encoded)]), step)
 
 
 def sparsity_metrics(pruner: GradualPruner, per_agent: bool) -> dict[str, float]:
@@ -117,6 +129,7 @@ def _run(folder: RunFolder, ts: TrainState, fresh: bool) -> RunResult:
         if config.eval_every and ts.iteration % config.eval_every == 0 and ts.iteration < total:
             for key, value in evaluate_actors(ts.actors, config, oracle).items():
                 writer.add_scalar(key, value, ts.global_step)
+            add_png(writer, "eval/waterfall", waterfall_of(ts.actors, config), ts.global_step)
         progress.update(ts.iteration, ts.last_metrics["charts/SPS"], ts.last_metrics["charts/utility"],
                         ts.last_metrics["charts/utility_vs_oracle"])
         if ts.iteration % config.checkpoint_every == 0 or ts.iteration == total:
@@ -127,6 +140,7 @@ def _run(folder: RunFolder, ts: TrainState, fresh: bool) -> RunResult:
     final = evaluate_actors(ts.actors, config, oracle)
     for key, value in final.items():
         writer.add_scalar(key, value, ts.global_step)
+    add_png(writer, "eval/waterfall", waterfall_of(ts.actors, config), ts.global_step)
     writer.close()
     if ts.pruners:
         final.update({k: v for k, v in sparsity_metrics(ts.pruners[0], ts.actors.stacks == ts.actors.n_agents).items()
