@@ -1,0 +1,173 @@
+"""BenchMARL's MADRL algorithms on the DSA presets, at our trainer's budget, scored on our
+evaluation episodes (needs ``pip install -e ".[benchmarl]"``).
+
+    python scripts/external_madrl.py --scenarios snr pu --seeds 1 2 3
+    python scripts/external_madrl.py --scenarios traffic --env-version v1 --algorithms mappo ippo
+    python scripts/external_madrl.py --smoke                      # a tiny budget, to check the set-up
+
+Use it to test "beats MADRL baselines" against implementations we did not write; to compare
+our own methods use scripts/sweep.py. Each run trains one BenchMARL experiment (independent
+actors, ``share_policy_params=False``: with shared parameters and no agent id, identical
+users see identical observations and act alike) for ``--frames`` environment slots summed
+over copies, the same count as ``train_dsa.py``'s default (300 iterations x 32 copies x 100
+slots), with our PPO's optimisation per batch (4 epochs of 4 minibatches). Every algorithm
+gets the same small tuning grid (``--lrs`` x ``--entropies``) on the
+first seed; the best setting then runs on every seed. The trained policy acts greedily on
+``--episodes`` evaluation episodes (seed ``--eval-seed``, the trainer's), scored like our
+runs: the utility (v1 ``fair``: geometric mean throughput) as a fraction of the centralised
+reference's. Results go to one JSON per run under ``--runs-dir`` (a finished run is reused,
+so an interrupted sweep resumes) and a Markdown table at ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from envs.dsa import VERSIONS, evaluate, make_env_config
+from envs.dsa.references import reference_policy, score_metric
+from envs.dsa.torchrl_env import GROUP
+from marl_prune.experiments.report import Report
+
+ALGORITHMS = ("mappo", "ippo", "qmix", "vdn", "iql")
+
+
+class BenchmarlPolicy:
+    """A trained BenchMARL policy as an :class:`envs.dsa.DSAPolicy`: greedy (the mode of its
+    action distribution), on our evaluation episodes."""
+
+    def __init__(self, policy: Any):
+        self.policy = policy
+
+    def initial_state(self, core: Any, rng: np.random.Generator) -> None:
+        return None
+
+    @torch.no_grad()
+    def __call__(self, obs: np.ndarray, state: None) -> tuple[np.ndarray, None]:
+        from tensordict import TensorDict
+        from torchrl.envs.utils import ExplorationType, set_exploration_type
+
+        B, N = obs.shape[:2]
+        td = TensorDict({GROUP: TensorDict({"observation": torch.as_tensor(obs)}, batch_size=(B, N))},
+                        batch_size=(B,))
+        with set_exploration_type(ExplorationType.DETERMINISTIC):
+            actions = self.policy(td)[GROUP, "action"]
+        return actions.reshape(B, N).cpu().numpy().astype(np.int64), None
+
+
+def algorithm_config(name: str, entropy: float) -> Any:
+    from benchmarl.algorithms import IppoConfig, IqlConfig, MappoConfig, QmixConfig, VdnConfig
+
+    config = {"mappo": MappoConfig, "ippo": IppoConfig, "qmix": QmixConfig, "vdn": VdnConfig,
+              "iql": IqlConfig}[name].get_from_yaml()
+    if hasattr(config, "entropy_coef"):
+        config.entropy_coef = entropy
+    return config
+
+
+def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, entropy: float, frames: int,
+            args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    """Train one BenchMARL experiment and evaluate it; the result is stored as JSON."""
+    from benchmarl.experiment import Experiment, ExperimentConfig
+    from benchmarl.models.mlp import MlpConfig
+
+    from envs.dsa.benchmarl_task import dsa_task
+
+    path = folder / f"{scenario}__{algorithm}__lr{lr:g}__ent{entropy:g}__s{seed}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    config = ExperimentConfig.get_from_yaml()
+    config.prefer_continuous_actions = False
+    config.share_policy_params = False
+    config.lr = lr
+    config.max_n_frames = frames
+    config.on_policy_collected_frames_per_batch = config.off_policy_collected_frames_per_batch = 32 * 100
+    config.on_policy_n_envs_per_worker = config.off_policy_n_envs_per_worker = 32
+    # our PPO's optimisation per batch: 4 epochs of 4 minibatches (BenchMARL's default, 45
+    # minibatches of 400 frames, is 6x the gradient steps and would not be the same budget)
+    config.on_policy_minibatch_size = 32 * 100 // 4
+    config.on_policy_n_minibatch_iters = 4 * 4
+    config.evaluation = False
+    config.render = False
+    config.loggers = ["csv"]
+    config.create_json = False
+    config.checkpoint_at_end = False
+    folder.mkdir(parents=True, exist_ok=True)
+    config.save_folder = str(folder.resolve())
+    start = time.perf_counter()
+    experiment = Experiment(task=dsa_task(scenario, env_version=version), algorithm_config=algorithm_config(
+        algorithm, entropy), model_config=MlpConfig.get_from_yaml(), critic_model_config=MlpConfig.get_from_yaml(),
+                            seed=seed, config=config)
+    experiment.run()
+    seconds = time.perf_counter() - start
+    env = make_env_config(version, scenario)
+    result = evaluate(BenchmarlPolicy(experiment.policy), env, args.episodes, seed=args.eval_seed)
+    reference = evaluate(reference_policy(env), env, args.episodes, seed=args.eval_seed)
+    metric = score_metric(env)
+    n_users = env.n_users
+    record = {"algorithm": algorithm, "scenario": scenario, "env_version": version, "seed": seed, "lr": lr,
+              "entropy": entropy, "frames": frames, "seconds": seconds,
+              "agent_steps_per_second": frames * n_users / seconds,
+              "score": result.mean(metric) / reference.mean(metric), "utility": result.mean(),
+              "fairness": result.mean("fairness")}
+    path.write_text(json.dumps(record, indent=1))
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenarios", nargs="+", default=["snr", "pu"], help="presets (default: snr pu)")
+    parser.add_argument("--env-version", choices=VERSIONS, default="v0", help="version of the presets (default: v0)")
+    parser.add_argument("--algorithms", nargs="+", choices=ALGORITHMS, default=["mappo", "ippo"],
+                        help="BenchMARL algorithms (default: mappo ippo)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="seeds (default: 1 2 3)")
+    parser.add_argument("--frames", type=int, default=300 * 32 * 100,
+                        help="environment slots summed over copies per run (default: 960000, train_dsa.py's)")
+    parser.add_argument("--lrs", nargs="+", type=float, default=[5e-5, 3e-4, 1e-3],
+                        help="learning rates tried on the first seed (default: 5e-5 3e-4 1e-3)")
+    parser.add_argument("--entropies", nargs="+", type=float, default=[0.0, 0.01],
+                        help="entropy coefficients tried on the first seed (default: 0 0.01)")
+    parser.add_argument("--episodes", type=int, default=64, help="evaluation episodes (default: 64)")
+    parser.add_argument("--eval-seed", type=int, default=10_000, help="evaluation seed (default: 10000)")
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs/external_madrl"), help="per-run JSON results")
+    parser.add_argument("--out", type=Path, default=None, help="write the table to this Markdown file")
+    parser.add_argument("--smoke", action="store_true", help="one tiny run per algorithm, to check the set-up")
+    args = parser.parse_args(argv)
+    try:
+        import benchmarl  # noqa: F401
+    except ImportError:
+        parser.error('BenchMARL is not installed: pip install -e ".[benchmarl]"')
+    torch.set_num_threads(1)
+    if args.smoke:
+        args.frames, args.lrs, args.entropies, args.seeds, args.episodes = 6400, args.lrs[:1], [0.0], [1], 4
+    report = Report()
+    report.emit("| scenario | algorithm | lr | entropy | seeds | score (mean +- 95% CI) | fairness | "
+                "wall time per run | agent-steps/s |")
+    report.emit("|---|---|---|---|---|---|---|---|---|")
+    for scenario in args.scenarios:
+        for algorithm in args.algorithms:
+            grid = [(lr, ent) for lr in args.lrs for ent in args.entropies]
+            tried = {setting: run_one(algorithm, scenario, args.env_version, args.seeds[0], *setting, args.frames,
+                                      args, args.runs_dir) for setting in grid}
+            lr, entropy = max(tried, key=lambda s: tried[s]["score"])
+            runs = [run_one(algorithm, scenario, args.env_version, seed, lr, entropy, args.frames, args,
+                            args.runs_dir) for seed in args.seeds]
+            scores = np.array([r["score"] for r in runs])
+            half = 1.96 * scores.std(ddof=1) / np.sqrt(len(scores)) if len(scores) > 1 else float("nan")
+            report.emit(f"| {scenario} | {algorithm} | {lr:g} | {entropy:g} | {len(runs)} | {scores.mean():.1%} +- "
+                        f"{half:.1%} | {np.mean([r['fairness'] for r in runs]):.3f} | "
+                        f"{np.mean([r['seconds'] for r in runs]):.0f} s | "
+                        f"{np.mean([r['agent_steps_per_second'] for r in runs]):,.0f} |")
+    report.save(args.out, "BenchMARL's algorithms on DSA")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
