@@ -3,7 +3,8 @@ tests/data/regression.json, so a refactoring that changes behaviour is caught.
 
 Record the values again (only after a deliberate change of behaviour) with
 
-    python tests/test_regression.py --record
+    python tests/test_regression.py --record        # everything
+    python tests/test_regression.py --record-env    # the environment's trajectories only
 """
 
 import json
@@ -59,8 +60,10 @@ def run_values(name: str, runs_dir: Path) -> dict:
 
 
 def env_values() -> dict:
-    """Per-slot team reward and success counts of the raw core under random actions, per preset."""
-    from envs.dsa import PRESETS, DSACore, make_config
+    """Per-slot team reward and success counts of the raw core under random actions, per preset
+    (v0 by name; dsa_v1 as v1/NAME, with the delivered packets and a checksum of the
+    observations, which the rewards alone would not pin)."""
+    from envs.dsa import PRESETS, PRESETS_V1, DSACore, make_config, make_config_v1, make_core
 
     out = {}
     for scenario in sorted(PRESETS):
@@ -74,6 +77,20 @@ def env_values() -> dict:
             rewards.append(float(reward.sum()))
             successes.append(int(info["success"].sum()))
         out[scenario] = {"rewards": rewards, "successes": successes}
+    for scenario in sorted(PRESETS_V1):
+        core = make_core(make_config_v1(scenario, max_cycles=25), num_envs=3)
+        obs = core.reset(seed=11)
+        weights = np.arange(1, obs.size + 1).reshape(obs.shape)
+        actions_rng = np.random.default_rng(12)
+        values: dict[str, list] = {"rewards": [], "successes": [], "delivered": [], "obs": []}
+        for _ in range(25):
+            actions = actions_rng.integers(0, core.n_actions, (3, core.n_users))
+            obs, reward, _, info = core.step(actions)
+            values["rewards"].append(float(reward.sum()))
+            values["successes"].append(int(info["success"].sum()))
+            values["delivered"].append(int(info["delivered"].sum()))
+            values["obs"].append(float((obs * weights).sum()))
+        out[f"v1/{scenario}"] = values
     return out
 
 
@@ -84,9 +101,14 @@ def recorded() -> dict:
 
 def test_environment_trajectories_are_unchanged(recorded):
     now = env_values()
+    assert set(now) == set(recorded["env"])
     for scenario, values in recorded["env"].items():
-        assert now[scenario]["successes"] == values["successes"], scenario
-        assert now[scenario]["rewards"] == pytest.approx(values["rewards"], rel=1e-9, abs=1e-9), scenario
+        assert set(now[scenario]) == set(values), scenario
+        for key, series in values.items():
+            if key in ("successes", "delivered"):
+                assert now[scenario][key] == series, (scenario, key)
+            else:
+                assert now[scenario][key] == pytest.approx(series, rel=1e-9, abs=1e-9), (scenario, key)
 
 
 @pytest.mark.parametrize("name", sorted(RUNS))
@@ -102,10 +124,13 @@ def test_fixed_seed_run_is_unchanged(tmp_path, recorded, name):
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] != ["--record"]:
+    if sys.argv[1:] not in (["--record"], ["--record-env"]):
         sys.exit(__doc__)
-    with tempfile.TemporaryDirectory() as tmp:
-        runs = {name: run_values(name, Path(tmp)) for name in sorted(RUNS)}
+    if sys.argv[1] == "--record-env":  # the environment's trajectories only; the runs as recorded
+        runs = json.loads(DATA.read_text())["runs"]
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            runs = {name: run_values(name, Path(tmp)) for name in sorted(RUNS)}
     DATA.parent.mkdir(exist_ok=True)
     DATA.write_text(json.dumps({"env": env_values(), "runs": runs}, indent=1) + "\n")
     print(f"wrote {DATA}")
