@@ -128,9 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     report.save(args.out, f"Evaluation of {args.run_dir.name}")
     if args.waterfall is not None:
         best = max((r for r in rows if r["policy"] in baselines), key=lambda r: r["vs_reference"])
-        learned = ActorPolicy(actors, greedy=config.eval_greedy)
+        learned = "learned" if config.eval_greedy else "learned (sampled)"  # as the run was evaluated
         reference = rows[-1]["policy"]
-        drawn = {f"learned ({'greedy' if config.eval_greedy else 'sampled'})": learned,
+        drawn = {f"learned ({'greedy' if config.eval_greedy else 'sampled'})": policies[learned],
                  f"{reference} (centralised)": reference_policy(cfg),
                  f"{best['policy']} (best conventional baseline)": policies[best["policy"]]}
         path = plot_waterfalls({f"{title}, seed {args.seed}": waterfall_image(play_episode(policy, cfg, args.seed))

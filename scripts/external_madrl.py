@@ -22,6 +22,7 @@ so an interrupted sweep resumes) and a Markdown table at ``--out``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -72,6 +73,13 @@ def algorithm_config(name: str, entropy: float) -> Any:
     return config
 
 
+@functools.cache
+def reference_score(version: str, scenario: str, episodes: int, seed: int) -> float:
+    """The centralised reference's score on the evaluation episodes (once per preset)."""
+    env = make_env_config(version, scenario)
+    return evaluate(reference_policy(env), env, episodes, seed=seed).mean(score_metric(env))
+
+
 def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, entropy: float, frames: int,
             args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     """Train one BenchMARL experiment and evaluate it; the result is stored as JSON."""
@@ -109,13 +117,12 @@ def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, e
     seconds = time.perf_counter() - start
     env = make_env_config(version, scenario)
     result = evaluate(BenchmarlPolicy(experiment.policy), env, args.episodes, seed=args.eval_seed)
-    reference = evaluate(reference_policy(env), env, args.episodes, seed=args.eval_seed)
     metric = score_metric(env)
-    n_users = env.n_users
     record = {"algorithm": algorithm, "scenario": scenario, "env_version": version, "seed": seed, "lr": lr,
               "entropy": entropy, "frames": frames, "seconds": seconds,
-              "agent_steps_per_second": frames * n_users / seconds,
-              "score": result.mean(metric) / reference.mean(metric), "utility": result.mean(),
+              "agent_steps_per_second": frames * env.n_users / seconds,
+              "score": result.mean(metric) / reference_score(version, scenario, args.episodes, args.eval_seed),
+              "utility": result.mean(),
               "fairness": result.mean("fairness")}
     path.write_text(json.dumps(record, indent=1))
     return record

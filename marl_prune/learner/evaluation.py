@@ -78,6 +78,7 @@ def evaluate_actors(actors: RecurrentAgents, config: TrainConfig, oracle: float 
 
 def waterfall_of(actors: RecurrentAgents, config: TrainConfig) -> np.ndarray:
     """The waterfall picture (:func:`envs.dsa.waterfall.waterfall_image`) of one episode of the
-    policy, greedy or sampled as evaluated, on the first evaluation episode's seed."""
+    policy, greedy or sampled as evaluated, drawn from the evaluation seed (its own episode, one
+    copy: not one of the evaluation's batch)."""
     return waterfall_image(play_episode(ActorPolicy(actors, greedy=config.eval_greedy), config.env_config(),
                                         config.eval_seed))

@@ -46,6 +46,16 @@ def add_png(writer: SummaryWriter, tag: str, image: np.ndarray, step: int) -> No
     writer._get_file_writer().add_summary(Summary(value=[Summary.Value(tag=tag, image=encoded)]), step)
 
 
+def log_evaluation(writer: SummaryWriter, ts: TrainState, oracle: float) -> dict[str, float]:
+    """Evaluate the actors, log the ``eval/*`` scalars and the waterfall of one episode
+    (``eval/waterfall``) at the current step; returns the scalars."""
+    metrics = evaluate_actors(ts.actors, ts.config, oracle)
+    for key, value in metrics.items():
+        writer.add_scalar(key, value, ts.global_step)
+    add_png(writer, "eval/waterfall", waterfall_of(ts.actors, ts.config), ts.global_step)
+    return metrics
+
+
 def sparsity_metrics(pruner: GradualPruner, per_agent: bool) -> dict[str, float]:
     """sparsity/target, sparsity/actual, per layer, and per agent (``user_i``) with ``per_agent``."""
     actual = pruner.sparsity()
@@ -127,9 +137,7 @@ def _run(folder: RunFolder, ts: TrainState, fresh: bool) -> RunResult:
         for key, value in ts.last_metrics.items():
             writer.add_scalar(key, value, ts.global_step)
         if config.eval_every and ts.iteration % config.eval_every == 0 and ts.iteration < total:
-            for key, value in evaluate_actors(ts.actors, config, oracle).items():
-                writer.add_scalar(key, value, ts.global_step)
-            add_png(writer, "eval/waterfall", waterfall_of(ts.actors, config), ts.global_step)
+            log_evaluation(writer, ts, oracle)
         progress.update(ts.iteration, ts.last_metrics["charts/SPS"], ts.last_metrics["charts/utility"],
                         ts.last_metrics["charts/utility_vs_oracle"])
         if ts.iteration % config.checkpoint_every == 0 or ts.iteration == total:
@@ -137,10 +145,7 @@ def _run(folder: RunFolder, ts: TrainState, fresh: bool) -> RunResult:
             save_checkpoint(ts.state_dict(), folder.checkpoint_path)
     progress.close()
 
-    final = evaluate_actors(ts.actors, config, oracle)
-    for key, value in final.items():
-        writer.add_scalar(key, value, ts.global_step)
-    add_png(writer, "eval/waterfall", waterfall_of(ts.actors, config), ts.global_step)
+    final = log_evaluation(writer, ts, oracle)
     writer.close()
     if ts.pruners:
         final.update({k: v for k, v in sparsity_metrics(ts.pruners[0], ts.actors.stacks == ts.actors.n_agents).items()

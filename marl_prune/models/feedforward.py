@@ -25,7 +25,8 @@ class FeedForwardAgents(AgentStacks):
         # the state: the previous k - 1 observations
         super().__init__(n_agents, obs_dim, (frame_stack - 1) * obs_dim, share_parameters, agent_ids)
         self.frame_stack, self.width = frame_stack, hidden_size
-        self.encoder = StackedLinear(self.stacks, frame_stack * obs_dim + (n_agents if agent_ids else 0), hidden_size)
+        # the input: the k - 1 previous observations (the state), then input_dim (obs and agent id)
+        self.encoder = StackedLinear(self.stacks, self.hidden_size + self.input_dim, hidden_size)
         self.hidden = StackedLinear(self.stacks, hidden_size, hidden_size)
         self.head = StackedLinear(self.stacks, hidden_size, out_dim, gain=head_gain)
 
