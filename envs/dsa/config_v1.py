@@ -119,10 +119,12 @@ PRESETS_V1: dict[str, DSAConfigV1] = {
     # every ON slot. A frame that reserves slots by mean demand wastes the slots of users
     # that are OFF and serves a user in a burst at a third of its arrival rate, so its
     # deadline drops packets: the best non-adaptive schedule (TDMA) reaches ~64% of max-weight.
+    # Users see a 2-slot frame clock, as TDMA does: with it the learned team takes turns (61%
+    # of max-weight against 56% without, and above TDMA with difference rewards).
     "traffic": DSAConfigV1(
         n_users=8, n_channels=4, traffic=True, reward="packets", buffer=10, deadline=20,
         arrival_rate=(1.0, 1.0, 1.0, 1.0, 0.8, 0.8, 0.8, 0.8), burst_p_on=0.025, burst_p_off=0.03,
-        drop_cost=0.5,
+        drop_cost=0.5, frame_clock=2,
     ),
     # Correlated channels: a link is bad a third of the time, for ~10 slots at a time, and a
     # bad link does not decode (20 dB down, below the 3 dB threshold). With 4 channels for 3
@@ -132,11 +134,12 @@ PRESETS_V1: dict[str, DSAConfigV1] = {
     ),
     # Primary users on half of the channels, power levels with a cost, and bursty traffic at
     # ~70% of the secondary capacity: slots planned on a channel its primary user then takes
-    # are lost (TDMA ~40% of max-weight).
+    # are lost (TDMA ~40% of max-weight). The 2-slot frame clock steadies the learned team
+    # (47% +- 4% of max-weight over 3 seeds, against 46% +- 21% without).
     "pu_traffic": DSAConfigV1(
         n_users=6, n_channels=4, snr_levels_db=(5.0, 10.0), power_cost=0.2, pu_channels=(0, 1),
         pu_p_on=0.1, pu_p_off=0.1, pu_penalty=1.0, traffic=True, reward="packets",
-        arrival_rate=0.7, burst_p_on=0.05, burst_p_off=0.05, drop_cost=0.5,
+        arrival_rate=0.7, burst_p_on=0.05, burst_p_off=0.05, drop_cost=0.5, frame_clock=2,
     ),
     # Proportional fairness under Rayleigh fading and correlated links: the scheduler that
     # serves each user when its link is good beats taking turns. Scored by the geometric mean
