@@ -25,7 +25,8 @@ CASES = {  # name: (config, the PettingZoo module of its version)
     "basic": (make_config("basic"), dsa_v0),
     "large": (make_config("large"), dsa_v0),
     "v0 N=8 K=4": (make_config("basic", n_users=8, n_channels=4), dsa_v0),
-    "v1 traffic+GE": (make_config_v1("traffic", ge_p_gb=0.05, ge_p_bg=0.1, min_snr_db=3.0), dsa_v1),
+    # the v1 features against v0: no frame clock (v0 can have one too, and its row has none)
+    "v1 traffic+GE": (make_config_v1("traffic", ge_p_gb=0.05, ge_p_bg=0.1, min_snr_db=3.0, frame_clock=0), dsa_v1),
     "v1 large_traffic": (make_config_v1("large_traffic"), dsa_v1),
 }
 

@@ -42,12 +42,27 @@ def test_queues_by_hand():
     assert q.hol_age(1).tolist() == [[1, 0]]
     assert q.arrive(yes, 1).tolist() == [[False, False]]  # stamped 1: the queue is full
     assert q.arrive(yes, 2).tolist() == [[True, False]]  # overflow
-    delivered, delay = q.deliver(yes, 2)  # the HOL packet (stamped 0) goes, 2 slots after arriving
-    assert delivered.tolist() == [[True, False]] and delay.tolist() == [[2, 0]]
-    assert q.expire(3).tolist() == [[False, False]]  # stamped 1: waited 2 < 3
-    assert q.expire(4).tolist() == [[True, False]] and q.length.tolist() == [[0, 0]]
-    delivered, _ = q.deliver(yes, 5)  # nothing to deliver
-    assert not delivered.any()
+    delivered, delay, expired = q.serve(yes, 2)  # the HOL packet (stamped 0) goes, 2 slots after arriving
+    assert delivered.tolist() == [[True, False]] and delay.tolist() == [[2, 0]] and not expired.any()
+    no = ~yes & False
+    assert not q.serve(no, 3)[2].any()  # stamped 1: waited 2 < 3
+    delivered, _, expired = q.serve(no, 4)
+    assert not delivered.any() and expired.tolist() == [[True, False]] and q.length.tolist() == [[0, 0]]
+    delivered, _, expired = q.serve(yes, 5)  # nothing to deliver or drop
+    assert not delivered.any() and not expired.any()
+
+
+def test_a_served_queue_delivers_and_then_cannot_expire_in_the_same_slot():
+    q = PacketQueues(1, 1, capacity=4, deadline=2)
+    yes = np.array([[True]])
+    q.arrive(yes, 0), q.arrive(yes, 1)
+    # slot 2: the packet stamped 0 has waited 2 slots, the deadline; served, it is delivered
+    # (not dropped), and the one stamped 1 behind it has waited 1
+    delivered, delay, expired = q.serve(yes, 2)
+    assert delivered.tolist() == [[True]] and delay.tolist() == [[2]] and not expired.any()
+    assert q.length.tolist() == [[1]] and q.hol_age(3).tolist() == [[2]]
+    delivered, _, expired = q.serve(~yes, 3)  # not served: now it expires
+    assert not delivered.any() and expired.tolist() == [[True]] and q.length.tolist() == [[0]]
 
 
 def _one_user(**fields):

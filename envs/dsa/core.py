@@ -268,7 +268,8 @@ class DSACore:
 
     def _contend(self, actions: np.ndarray) -> Contention:
         """Who transmits where at what SNR, and whose transmission gets through the channel
-        (no other user or active primary user there; or, with capture, a high enough SINR)."""
+        (no other user or active primary user there; or, with capture, a high enough SINR) and
+        decodes (:meth:`_decoded`)."""
         K = self.n_channels
         transmit = actions > 0
         channel, level = self._action_channel[actions], self._action_level[actions]
@@ -292,7 +293,14 @@ class DSACore:
             sinr = snr / (1.0 + interference)
             success = transmit & ~pu_hit & (sinr >= self.capture_threshold_lin)
         collision = transmit & ~success & ((others > 0) | pu_hit)
+        decoded = self._decoded(snr_db)
+        if decoded is not None:
+            success &= decoded
         return Contention(transmit, level, chan_flat, others, pu_hit, snr_db, sinr, success, collision)
+
+    def _decoded(self, snr_db: np.ndarray) -> np.ndarray | None:
+        """Which receptions decode whatever the contention (None: all of them, as in v0)."""
+        return None
 
     def _costs(self, c: Contention) -> np.ndarray:
         """Power cost of every transmission, and the collision and primary-user penalties."""

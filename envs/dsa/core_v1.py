@@ -20,7 +20,6 @@ users' EWMA throughputs.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
@@ -94,6 +93,11 @@ class DSACoreV1(DSACore):
     def _chosen_link_gain_db(self, link: np.ndarray) -> np.ndarray:
         return super()._chosen_link_gain_db(link) - self.config.ge_bad_db * self.ge_bad.ravel()[link]
 
+    def _decoded(self, snr_db: np.ndarray) -> np.ndarray | None:
+        """A transmission received below ``min_snr_db`` fails (it is not a collision)."""
+        threshold = self.config.min_snr_db
+        return None if threshold is None else snr_db >= threshold
+
     # ------------------------------------------------------------------------------ reset
     def reset(self, seed: int | np.random.SeedSequence | None = None) -> np.ndarray:
         super().reset(seed)  # gains, primary users, fading: v0's draws
@@ -124,15 +128,11 @@ class DSACoreV1(DSACore):
         cfg = self.config
         actions = self.validate_actions(actions)
         c = self._contend(actions)
-        if cfg.min_snr_db is not None:
-            decoded = c.snr_db >= cfg.min_snr_db
-            c = dataclasses.replace(c, success=c.success & decoded)
         slot = self.t
         if cfg.traffic:
             self._had_packet = self.queues.length > 0
-            delivered, delay = self.queues.deliver(c.success, slot)
-            expired = self.queues.expire(slot)
-            arrivals = self.rng.random(self.source_on.shape, dtype=np.float32) < self.arrival_rate * self.source_on
+            delivered, delay, expired = self.queues.serve(c.success, slot)
+            arrivals = (self.rng.random(self.source_on.shape, dtype=np.float32) < self.arrival_rate) & self.source_on
             dropped = expired | self.queues.arrive(arrivals, slot)
         else:
             delivered, delay = c.success, c.success.astype(np.int64)
@@ -178,7 +178,8 @@ class DSACoreV1(DSACore):
         """The objective's gain per user, before costs and penalties (and the EWMA update)."""
         cfg = self.config
         if cfg.reward == "packets":
-            return delivered - cfg.drop_cost * dropped - cfg.delay_cost * self.queues.length
+            gain = delivered - cfg.drop_cost * dropped
+            return gain - cfg.delay_cost * self.queues.length if cfg.delay_cost else gain
         if cfg.reward in FAIR_REWARDS:
             self._pf_divisor = np.maximum(self.pf_throughput, PF_FLOOR)
             gain = rate / self._pf_divisor
@@ -217,9 +218,10 @@ class DSACoreV1(DSACore):
         cfg, t = self.config, self.t
         delivered_total = self.cum_delivered
         alpha_fair = row_sum(np.log(self.cum_throughput / max(t, 1) + cfg.alpha_epsilon))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            delay = np.where(delivered_total > 0, self.cum_delay / delivered_total, np.nan)
-            drop_rate = np.where(self.cum_arrived > 0, self.cum_dropped / self.cum_arrived, 0.0)
+        delay = np.divide(self.cum_delay, delivered_total, out=np.full_like(self.cum_delay, np.nan),
+                          where=delivered_total > 0)
+        drop_rate = np.divide(self.cum_dropped, self.cum_arrived, out=np.zeros_like(self.cum_dropped),
+                              where=self.cum_arrived > 0)
         return {
             "fairness_window": jain_fairness(self.window_sum),
             "delay": delay,

@@ -54,19 +54,21 @@ class PacketQueues:
         """Slots the HOL packet has waited before slot ``t`` (0 for an empty queue)."""
         return np.where(self.length > 0, t - self._head_stamp(), 0)
 
-    def deliver(self, served: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
-        """Remove the HOL packet where ``served`` and the queue holds one; returns which users
-        delivered a packet and the delays (0 elsewhere)."""
-        delivered = served & (self.length > 0)
-        delay = np.where(delivered, t - self._head_stamp(), 0)
-        self._pop(delivered)
-        return delivered, delay
+    def serve(self, served: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Slot ``t``'s departures: the HOL packet leaves where ``served`` and the queue holds
+        one, then a HOL packet that can no longer arrive in time is dropped. Returns which
+        users delivered a packet, the delays (0 elsewhere) and which dropped one.
 
-    def expire(self, t: int) -> np.ndarray:
-        """Drop the HOL packet where it can no longer be delivered in time after slot ``t``."""
-        expired = (self.length > 0) & (t - self._head_stamp() >= self.deadline)
-        self._pop(expired)
-        return expired
+        One gather of the HOL stamps serves both steps: the packet behind a delivered one
+        arrived later than it, and that one had not expired after slot ``t - 1``, so it cannot
+        expire after slot ``t``."""
+        queued = self.length > 0
+        age = t - self._head_stamp()
+        delivered = served & queued
+        delay = np.where(delivered, age, 0)
+        expired = queued & ~delivered & (age >= self.deadline)
+        self._pop(delivered | expired)
+        return delivered, delay, expired
 
     def arrive(self, arrivals: np.ndarray, t: int) -> np.ndarray:
         """Queue a packet stamped ``t`` where ``arrivals``; returns the arrivals dropped because
