@@ -148,6 +148,7 @@ def test_config_file_and_overrides(tmp_path):
         (["--resume", "/nonexistent/run"], "not a run folder"),
         (["--credit", "difference", "--env", "capture_threshold_db=3.0"],
          "credit 'difference' needs an environment without capture, got capture_threshold_db=3.0"),
+        (["--welfare", "log", "--credit", "difference"], "welfare 'log' needs credit 'team', got 'difference'"),
     ],
 )
 def test_bad_input_fails_with_a_clear_message(args, message, tmp_path):
@@ -281,6 +282,50 @@ def test_scenario_defaults_and_configs_stored_before_a_field_existed(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(old))
     config = load_run_config(tmp_path)
     assert config.credit == "team" and config.share_actor_params is False  # what such runs used
+    assert TrainConfig(scenario="fair", env_version="v1").welfare == "log"
+    assert TrainConfig(scenario="traffic", env_version="v1").welfare == "sum"
+    save_config(TrainConfig(scenario="fair", env_version="v1", welfare="sum"), tmp_path / "config.json")
+    old = json.loads((tmp_path / "config.json").read_text())
+    del old["welfare"]
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    assert load_run_config(tmp_path).welfare == "sum"
+
+
+def test_log_welfare_rewards_by_hand():
+    from marl_prune.learner.rollout import WELFARE_FLOOR, log_welfare_rewards
+
+    # user 0 is served every other slot (mean 0.5), user 1 once in 4 slots (mean 0.25): a
+    # slot of user 1 counts twice one of user 0, the slope of log at their means
+    throughput = np.array([[1, 0], [0, 0], [1, 0], [0, 1]], dtype=float)[:, None, :]
+    assert log_welfare_rewards(throughput)[:, 0].tolist() == [2.0, 0.0, 2.0, 4.0]
+    # a user served 0.01 per slot weighs 1 / WELFARE_FLOOR, not 100
+    rare = np.zeros((100, 1, 1))
+    rare[0] = 1.0
+    assert log_welfare_rewards(rare)[0, 0] == pytest.approx(1 / WELFARE_FLOOR)
+
+
+@pytest.mark.parametrize("critic", ["global", "local"])
+def test_log_welfare_trains_on_the_users_throughput_weighted_by_its_mean(critic):
+    from marl_prune.learner.rollout import collect_rollout, log_welfare_rewards
+    from marl_prune.learner.state import TrainState
+
+    ts = TrainState.create(TrainConfig(**{**TINY, "env": {"max_cycles": 20}}, env_version="v1", scenario="fair",
+                                       critic=critic))
+    assert ts.config.welfare == "log"
+    seen, step = [], ts.core.step
+
+    def recording_step(actions):
+        out = step(actions)
+        seen.append(out[3]["throughput"])
+        return out
+
+    ts.core.step = recording_step
+    rollout, _ = collect_rollout(ts)
+    expected = log_welfare_rewards(np.stack(seen))
+    assert (np.stack(seen) > 0).any()
+    rewards = rollout.rewards.numpy()
+    for user in range(rewards.shape[2] if critic == "local" else 1):
+        np.testing.assert_allclose(rewards[..., user] if critic == "local" else rewards, expected, rtol=1e-6)
 
 
 def test_entropy_bonus_anneals_linearly(tmp_path):

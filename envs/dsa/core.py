@@ -206,8 +206,9 @@ class DSACore:
 
         Returns ``(obs, rewards, truncated, info)``: observations ``(B, N, obs_dim)``,
         rewards ``(B, N)``, whether the episode ended (all copies at once), and ``info`` with
-        per-user arrays ``success``, ``collision``, ``transmit``, ``rate``, ``snr_db`` (B, N) and
-        the team metrics of :attr:`metrics` (B,).
+        per-user arrays ``success``, ``collision``, ``transmit``, ``rate``, ``throughput`` (what
+        the slot adds to the user's throughput: here its rate), ``snr_db`` (B, N) and the team
+        metrics of :attr:`metrics` (B,).
         """
         if self._needs_reset:
             raise RuntimeError("the episode is over (or never started): call reset() first")
@@ -262,6 +263,7 @@ class DSACore:
             "success": c.success,
             "collision": c.collision,
             "rate": rate,
+            "throughput": rate,
             "snr_db": np.where(c.transmit, c.snr_db, 0.0),
             **self._team_metrics(rewards, c.transmit, c.success, c.collision, c.chan_flat),
         }

@@ -121,8 +121,9 @@ class DSACoreV1(DSACore):
     # ------------------------------------------------------------------------------- step
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, dict[str, np.ndarray]]:
         """Play one slot in every copy (see the module docstring); returns v0's
-        ``(obs, rewards, truncated, info)`` with the metrics of :data:`METRICS_V1` and the
-        per-user ``delivered`` packets in ``info``."""
+        ``(obs, rewards, truncated, info)`` with the metrics of :data:`METRICS_V1`, the per-user
+        ``delivered_by_user`` packets and ``throughput`` (packets with the ``packets`` reward,
+        the rate otherwise) in ``info``."""
         if self._needs_reset:
             raise RuntimeError("the episode is over (or never started): call reset() first")
         cfg = self.config
@@ -143,7 +144,7 @@ class DSACoreV1(DSACore):
         counts = self._account(served, delivered, delay, dropped, arrivals)
         self._observe(actions, delivered, c.snr_db)
         self._observe_queues()
-        info = {**self._slot_info(c, rate, rewards), "delivered_by_user": delivered, **counts,
+        info = {**self._slot_info(c, rate, rewards), "throughput": served, "delivered_by_user": delivered, **counts,
                 **self._traffic_metrics()}
         self._last_slot = c
         self._served = served

@@ -21,6 +21,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "env_version": VERSIONS,
     "critic": ("global", "local"),
     "credit": ("team", "difference"),
+    "welfare": ("sum", "log"),
     "algo": ("ppo", "a2c"),
     "prune_schedule": ("none", *SCHEDULES),
     "prune_scope": SCOPES,
@@ -31,7 +32,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "actor": ("gru", "mlp"),
 }
 """The allowed values of every field that takes a name (validation and ``--help`` read it)."""
-BASE_DEFAULTS: dict[str, Any] = {"iterations": 300, "share_actor_params": False, "credit": "team"}
+BASE_DEFAULTS: dict[str, Any] = {"iterations": 300, "share_actor_params": False, "credit": "team", "welfare": "sum"}
 SCENARIO_DEFAULTS: dict[str, dict[str, Any]] = {
     # 32 users: with the team's reward each user's signal is drowned by the other 31 users'
     # noise, and neither independent actors nor one shared actor learn a team in a budget that
@@ -42,6 +43,10 @@ SCENARIO_DEFAULTS: dict[str, dict[str, Any]] = {
     # iterations); difference rewards and 800 iterations (~10 minutes) take it above TDMA and
     # musical chairs on every seed (68%).
     "traffic": {"credit": "difference", "iterations": 800},
+    # fair: summed, the proportional-fair rewards barely tell ALOHA from TDMA (5.85 against
+    # 6.49 per slot, for a third of TDMA's geometric mean throughput), and the team settles at
+    # ALOHA's level; learning sum_i log(throughput_i) itself does not.
+    "fair": {"welfare": "log"},
 }
 """Budgets and architectures per scenario, for the fields a config leaves unset (None);
 BASE_DEFAULTS elsewhere. Chosen so that the default command learns within 30 minutes on
@@ -111,6 +116,13 @@ class TrainConfig:
     had it stayed idle in that slot (DSACore.difference_rewards), with a value per user (the
     global critic gets one output per user). The difference takes the other users' noise out of
     each user's signal, which matters with many users (Dr.Reinforce, Castellini et al. 2021)."""
+    welfare: str | None = None
+    """What the team maximises (default: sum, but log on fair, see SCENARIO_DEFAULTS). sum: the
+    environment's rewards. log: sum_i log(x_i), with x_i user i's mean throughput (the
+    delivered rate, or packets with the packets reward; costs and penalties do not count), the
+    quantity the geometric mean throughput scores: each user's throughput in a slot is
+    divided by its mean over the rollout (at least rollout.WELFARE_FLOOR), which makes the
+    policy gradient that of sum_i log(x_i) (Siddique et al. 2020). With credit team only."""
     # --- optimisation
     algo: str = "ppo"
     """ppo (clipped, several epochs) or a2c (one epoch, one minibatch, no clipping)."""
@@ -283,6 +295,8 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.scenario must be one of {sorted(presets(self.env_version))} with "
                              f"env_version {self.env_version}, got {self.scenario!r}")
         env = self.env_config()  # unknown or invalid env overrides raise here
+        if self.welfare == "log" and self.credit != "team":
+            raise ValueError(f"TrainConfig.welfare 'log' needs credit 'team', got {self.credit!r}")
         if self.credit == "difference" and env.capture_threshold_db is not None:
             raise ValueError("TrainConfig.credit 'difference' needs an environment without capture, got "
                              f"capture_threshold_db={env.capture_threshold_db}")
@@ -347,7 +361,7 @@ def save_config(config: TrainConfig, path: Path) -> None:
     write_atomically(path, json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
 
 
-RECORDED_BEFORE: dict[str, Any] = {"share_actor_params": False, "credit": "team"}
+RECORDED_BEFORE: dict[str, Any] = {"share_actor_params": False, "credit": "team", "welfare": "sum"}
 """Fields added after runs were first stored, with the value those runs used: a config.json
 without them is read with these, not with today's scenario default."""
 

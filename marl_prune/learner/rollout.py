@@ -25,6 +25,20 @@ class RolloutStats:
     env_seconds: float
 
 
+WELFARE_FLOOR = 0.05
+"""welfare=log divides by max(mean throughput, WELFARE_FLOOR): a user that is starved in a
+rollout weighs 20 times a user served once every slot at rate 1, not without bound."""
+
+
+def log_welfare_rewards(throughput: np.ndarray) -> np.ndarray:
+    """The team's rewards ``(T, B)`` for the welfare sum_i log(x_i), from every user's
+    throughput ``(T, B, N)`` in a rollout: sum_i throughput_i / max(x_i, WELFARE_FLOOR), x_i
+    user i's mean over the rollout. d log(x_i) = dx_i / x_i, so with the weights held fixed the
+    policy gradient of these rewards is that of the welfare."""
+    weights = 1.0 / np.maximum(throughput.mean(axis=(0, 1)), WELFARE_FLOOR)
+    return throughput @ weights
+
+
 def _mean(values: np.ndarray) -> float:
     return float("nan") if np.isnan(values).all() else float(np.nanmean(values))
 
@@ -55,6 +69,7 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
     sums = {m: 0.0 for m in core.metrics if m not in core.episode_metrics}
     ends: dict[str, list[float]] = {m: [] for m in core.episode_metrics}
     env_seconds = 0.0
+    throughput = np.zeros((T, B, core.n_users)) if ts.config.welfare == "log" else None
     for t in range(T):
         obs = torch.as_tensor(ts.next_obs, device=device)
         state = torch.as_tensor(core.state(), device=device)
@@ -77,6 +92,8 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
         else:
             team = torch.as_tensor(rewards.sum(axis=1), dtype=torch.float32, device=device)
             buf.rewards[t] = team[:, None].expand(B, core.n_users) if local else team
+        if throughput is not None:
+            throughput[t] = info["throughput"]
         for key in sums:
             sums[key] += float(info[key].mean())
         ts.starting = torch.full((B,), truncated, dtype=torch.bool, device=device)
@@ -88,6 +105,9 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
                 ts, torch.as_tensor(ts.next_obs, device=device), torch.as_tensor(core.state(), device=device),
                 ts.critic_h, torch.zeros(B, dtype=torch.bool, device=device))
             ts.next_obs = core.reset()
+    if throughput is not None:  # the rollout's mean throughputs are known only now
+        team = torch.as_tensor(log_welfare_rewards(throughput), dtype=torch.float32, device=device)
+        buf.rewards.copy_(team[..., None].expand_as(buf.rewards) if local else team)
     # V(s_{t+1}) of the slots that did not end an episode
     end = buf.episode_end[:-1].reshape((T - 1,) + (1,) * (buf.values.dim() - 1))
     buf.next_values[:-1] = torch.where(end, buf.next_values[:-1], buf.values[1:])
