@@ -40,8 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sparsities", nargs="+", type=float, default=[0.5, 0.75, 0.9, 0.95],
                         help="final sparsities of the pruning methods (default: 0.5 0.75 0.9 0.95)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="seeds (default: 1 2 3)")
-    parser.add_argument("--iterations", type=positive_int, default=300,
-                        help="training iterations per run (default: 300)")
+    parser.add_argument("--iterations", type=positive_int, default=None,
+                        help="training iterations per run (default: the scenario's own, 300 or its "
+                             "SCENARIO_DEFAULTS budget)")
     parser.add_argument("--set", type=key_value, action="append", default=[], metavar="KEY=VALUE",
                         help="any other TrainConfig field for every run, e.g. --set num_envs=16 (repeatable; "
                              "the sweep's own defaults: eval_every=0, eval_episodes=64)")
@@ -55,8 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     Backend.add_arguments(parser)
     args = parser.parse_args(argv)
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    base = {"iterations": args.iterations, "env_version": args.env_version, "eval_every": 0, "eval_episodes": 64,
-            **dict(args.set)}
+    base = {"env_version": args.env_version, "eval_every": 0, "eval_episodes": 64, **dict(args.set)}
+    if args.iterations is not None:
+        base["iterations"] = args.iterations
     unknown = sorted(set(dict(args.set)) - fields)
     if args.relative_to and args.relative_to not in args.methods:
         parser.error(f"--relative-to {args.relative_to}: that method is not in --methods")

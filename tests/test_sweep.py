@@ -185,3 +185,21 @@ def test_claims_on_hand_made_records():
     assert v[0].holds is True and v[3].claim == "dense IAGC beats conventional baselines"
     assert v[3].holds is False  # the 0.7 baseline is above the IAGC interval
     assert claims_table(v).count("\n") == len(v) + 2
+
+
+def test_a_sweep_trains_each_scenario_for_its_own_budget_unless_told(monkeypatch, tmp_path):
+    """Without --iterations every run gets its scenario's default (traffic: 800), as
+    train_dsa.py does; with it, every run gets that."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("sweep_script", Path(__file__).parents[1] / "scripts" / "sweep.py")
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    seen = {}
+    monkeypatch.setattr(sweep, "run_and_report", lambda configs, *a, **k: seen.update({len(seen): configs}))
+    common = ["--env-version", "v1", "--scenarios", "traffic", "gilbert", "--methods", "dense", "--seeds", "1",
+              "--runs-dir", str(tmp_path)]
+    assert sweep.main(common) == 0 and sweep.main([*common, "--iterations", "5"]) == 0
+    assert {c.scenario: c.iterations for c in seen[0]} == {"traffic": 800, "gilbert": 300}
+    assert {c.scenario: c.iterations for c in seen[1]} == {"traffic": 5, "gilbert": 5}
