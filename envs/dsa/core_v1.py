@@ -249,12 +249,12 @@ class DSACoreV1(DSACore):
         A Gilbert-Elliott link stays in its state for a geometric number of slots, so instead
         of a coin per link and slot (the same chain) only the links that change are drawn, by
         inversion: ceil(E / -log(1 - p)) with E exponential is geometric with parameter p."""
-        if links.size:
-            rate = np.where(self.ge_bad.ravel()[links], self._ge_leave_rate[1], self._ge_leave_rate[0])
-            with np.errstate(divide="ignore"):
-                slots = np.ceil(self.rng.standard_exponential(links.size) / rate)
-            # a change after the episode's last slot never happens; the clip keeps rate 0 finite
-            slots = np.clip(slots, 1, self.config.max_cycles + 1)
+        if links.size:  # (only drawn with both p's > 0, so both rates are > 0)
+            rate = self._ge_leave_rate.take(self.ge_bad.ravel()[links].view(np.uint8))
+            slots = self.rng.standard_exponential(links.size)
+            np.ceil(np.divide(slots, rate, out=slots), out=slots)
+            # a change after the episode's last slot never happens: the clip keeps slots in int32
+            np.clip(slots, 1, self.config.max_cycles + 1, out=slots)
             self.ge_flip_at.ravel()[links] = self.t + slots.astype(np.int32)
 
     # ------------------------------------------------------------------------------ state
