@@ -144,10 +144,11 @@ PRESETS_V1: dict[str, DSAConfigV1] = {
     # Proportional fairness under Rayleigh fading and correlated links: the scheduler that
     # serves each user when its link is good beats taking turns. Scored by the geometric mean
     # of the users' throughputs, the quantity proportional fairness maximises (round-robin
-    # TDMA ~50% of the proportional-fair scheduler).
+    # TDMA ~50% of the proportional-fair scheduler). Six users on three channels must take
+    # turns: they see the 2-slot frame clock TDMA runs on.
     "fair": DSAConfigV1(
         n_users=6, n_channels=3, reward="proportional_fair", rayleigh_fading=True, gain_std_db=3.0,
-        ge_p_gb=0.1, ge_p_bg=0.2, min_snr_db=3.0,
+        ge_p_gb=0.1, ge_p_bg=0.2, min_snr_db=3.0, frame_clock=2,
     ),
     # Scale: 32 users, 16 channels, bursty traffic at 80% of the capacity (TDMA ~56%).
     "large_traffic": DSAConfigV1(
