@@ -9,8 +9,9 @@ Use it to test "beats MADRL baselines" against implementations we did not write;
 our own methods use scripts/sweep.py. Each run trains one BenchMARL experiment (independent
 actors, ``share_policy_params=False``: with shared parameters and no agent id, identical
 users see identical observations and act alike) for ``--frames`` environment slots summed
-over copies, the same count as ``train_dsa.py``'s default (300 iterations x 32 copies x 100
-slots), with our PPO's optimisation per batch (4 epochs of 4 minibatches). Every algorithm
+over copies, by default the count ``train_dsa.py`` trains the preset for (its iterations,
+300 or the preset's own, x 32 copies x 100 slots), with our PPO's optimisation per batch
+(4 epochs of 4 minibatches). Every algorithm
 gets the same small tuning grid (``--lrs`` x ``--entropies``) on the
 first seed; the best setting then runs on every seed. The trained policy acts greedily on
 ``--episodes`` evaluation episodes (seed ``--eval-seed``, the trainer's), scored like our
@@ -36,6 +37,8 @@ from envs.dsa import VERSIONS, evaluate, make_env_config
 from envs.dsa.references import reference_policy, score_metric
 from envs.dsa.torchrl_env import GROUP
 from marl_prune.experiments.report import Report
+from marl_prune.experiments.stats import ci95
+from marl_prune.learner.config import TrainConfig
 
 ALGORITHMS = ("mappo", "ippo", "qmix", "vdn", "iql")
 
@@ -135,8 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--algorithms", nargs="+", choices=ALGORITHMS, default=["mappo", "ippo"],
                         help="BenchMARL algorithms (default: mappo ippo)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="seeds (default: 1 2 3)")
-    parser.add_argument("--frames", type=int, default=300 * 32 * 100,
-                        help="environment slots summed over copies per run (default: 960000, train_dsa.py's)")
+    parser.add_argument("--frames", type=int, default=None,
+                        help="environment slots summed over copies per run (default: train_dsa.py's for the "
+                             "preset: 960000 at 300 iterations)")
     parser.add_argument("--lrs", nargs="+", type=float, default=[5e-5, 3e-4, 1e-3],
                         help="learning rates tried on the first seed (default: 5e-5 3e-4 1e-3)")
     parser.add_argument("--entropies", nargs="+", type=float, default=[0.0, 0.01],
@@ -159,15 +163,17 @@ def main(argv: list[str] | None = None) -> int:
                 "wall time per run | agent-steps/s |")
     report.emit("|---|---|---|---|---|---|---|---|---|")
     for scenario in args.scenarios:
+        ours = TrainConfig(scenario=scenario, env_version=args.env_version)
+        frames = args.frames or ours.iterations * ours.num_envs * ours.num_steps
         for algorithm in args.algorithms:
             grid = [(lr, ent) for lr in args.lrs for ent in args.entropies]
-            tried = {setting: run_one(algorithm, scenario, args.env_version, args.seeds[0], *setting, args.frames,
+            tried = {setting: run_one(algorithm, scenario, args.env_version, args.seeds[0], *setting, frames,
                                       args, args.runs_dir) for setting in grid}
             lr, entropy = max(tried, key=lambda s: tried[s]["score"])
-            runs = [run_one(algorithm, scenario, args.env_version, seed, lr, entropy, args.frames, args,
+            runs = [run_one(algorithm, scenario, args.env_version, seed, lr, entropy, frames, args,
                             args.runs_dir) for seed in args.seeds]
             scores = np.array([r["score"] for r in runs])
-            half = 1.96 * scores.std(ddof=1) / np.sqrt(len(scores)) if len(scores) > 1 else float("nan")
+            half = ci95(scores)  # Student t, as the sweeps report (NaN for one seed)
             report.emit(f"| {scenario} | {algorithm} | {lr:g} | {entropy:g} | {len(runs)} | {scores.mean():.1%} +- "
                         f"{half:.1%} | {np.mean([r['fairness'] for r in runs]):.3f} | "
                         f"{np.mean([r['seconds'] for r in runs]):.0f} s | "
