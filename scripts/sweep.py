@@ -56,9 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     Backend.add_arguments(parser)
     args = parser.parse_args(argv)
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    base = {"env_version": args.env_version, "eval_every": 0, "eval_episodes": 64, **dict(args.set)}
-    if args.iterations is not None:
+    base: dict[str, object] = {"env_version": args.env_version, "eval_every": 0, "eval_episodes": 64}
+    if args.iterations is not None:  # else each scenario's own budget
         base["iterations"] = args.iterations
+    base.update(dict(args.set))  # --set has the last word, as before
     unknown = sorted(set(dict(args.set)) - fields)
     if args.relative_to and args.relative_to not in args.methods:
         parser.error(f"--relative-to {args.relative_to}: that method is not in --methods")
