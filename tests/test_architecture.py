@@ -3,10 +3,10 @@ script says when to use it and documents every option."""
 
 import argparse
 import ast
-import importlib.util
 from pathlib import Path
 
 import pytest
+from script_module import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = {  # a module may import its own package and packages of a lower layer only
@@ -64,11 +64,8 @@ def test_every_script_documents_itself_and_every_option(path, monkeypatch):
         raise _Parsed(parser)
 
     monkeypatch.setattr(argparse.ArgumentParser, "parse_args", capture)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     with pytest.raises(_Parsed) as parsed:
-        module.main()
+        load_script(path.name).main()
     undocumented = [a.dest for a in parsed.value.parser._actions
                     if not isinstance(a, argparse._HelpAction) and not a.help]
     assert not undocumented, f"{path.name}: options without help: {undocumented}"

@@ -9,7 +9,6 @@ failing run of this module counts the defects by class.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import json
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from script_module import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--num-envs", "2", "--num-steps", "10", "--bptt-chunk", "5", "--hidden-size", "8", "--critic-hidden", "8",
@@ -52,10 +52,7 @@ def cli(script: str, *args: object) -> tuple[int, str]:
     """Run ``scripts/<script>``'s main in this process: (exit code, stderr). An exception that
     escapes main is a TRACEBACK."""
     if script not in _SCRIPTS:
-        spec = importlib.util.spec_from_file_location(script.removesuffix(".py"), ROOT / "scripts" / script)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        _SCRIPTS[script] = module
+        _SCRIPTS[script] = load_script(script)
     err, out = io.StringIO(), io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
         try:

@@ -190,12 +190,9 @@ def test_claims_on_hand_made_records():
 def test_a_sweep_trains_each_scenario_for_its_own_budget_unless_told(monkeypatch, tmp_path):
     """Without --iterations every run gets its scenario's default (traffic: 800), as
     train_dsa.py does; with it, every run gets that."""
-    import importlib.util
-    from pathlib import Path
+    from script_module import load_script
 
-    spec = importlib.util.spec_from_file_location("sweep_script", Path(__file__).parents[1] / "scripts" / "sweep.py")
-    sweep = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sweep)
+    sweep = load_script("sweep.py")
     seen = {}
     monkeypatch.setattr(sweep, "run_and_report", lambda configs, *a, **k: seen.update({len(seen): configs}))
     common = ["--env-version", "v1", "--scenarios", "traffic", "gilbert", "--methods", "dense", "--seeds", "1",
