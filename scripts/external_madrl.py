@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     report.emit("|---|---|---|---|---|---|---|---|---|")
     for scenario in args.scenarios:
         ours = TrainConfig(scenario=scenario, env_version=args.env_version)
-        frames = args.frames or ours.iterations * ours.num_envs * ours.num_steps
+        frames = args.frames if args.frames is not None else ours.iterations * ours.num_envs * ours.num_steps
         for algorithm in args.algorithms:
             grid = [(lr, ent) for lr in args.lrs for ent in args.entropies]
             tried = {setting: run_one(algorithm, scenario, args.env_version, args.seeds[0], *setting, frames,

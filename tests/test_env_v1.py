@@ -44,7 +44,7 @@ def test_queues_by_hand():
     assert q.arrive(yes, 2).tolist() == [[True, False]]  # overflow
     delivered, delay, expired = q.serve(yes, 2)  # the HOL packet (stamped 0) goes, 2 slots after arriving
     assert delivered.tolist() == [[True, False]] and delay.tolist() == [[2, 0]] and not expired.any()
-    no = ~yes & False
+    no = np.zeros_like(yes)
     assert not q.serve(no, 3)[2].any()  # stamped 1: waited 2 < 3
     delivered, _, expired = q.serve(no, 4)
     assert not delivered.any() and expired.tolist() == [[True, False]] and q.length.tolist() == [[0, 0]]

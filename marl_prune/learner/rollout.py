@@ -87,13 +87,13 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
         started = time.perf_counter()
         ts.next_obs, rewards, truncated, info = core.step(action.cpu().numpy())
         env_seconds += time.perf_counter() - started
-        if difference:
+        if throughput is not None:  # welfare=log: the rewards are set after the loop
+            throughput[t] = info["throughput"]
+        elif difference:
             buf.rewards[t] = torch.as_tensor(core.difference_rewards(), dtype=torch.float32, device=device)
         else:
             team = torch.as_tensor(rewards.sum(axis=1), dtype=torch.float32, device=device)
             buf.rewards[t] = team[:, None].expand(B, core.n_users) if local else team
-        if throughput is not None:
-            throughput[t] = info["throughput"]
         for key in sums:
             sums[key] += float(info[key].mean())
         ts.starting = torch.full((B,), truncated, dtype=torch.bool, device=device)
