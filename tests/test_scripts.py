@@ -21,7 +21,8 @@ def _run(script, *args):
     ("demo_vision.py", ["--quick"], ["## 1. Layer allocation", "| lamp |", "SWAMP, average", "## 3. COLT",
                                      "## 4. Sparse transfer"]),
     ("demo_language.py", ["--quick"], ["SquareHead vs task loss", "| 75% |", "collapse"]),
-    ("demo_metricgrids.py", ["--seeds", "0", "--steps", "5"], ["PSNR", "Torus SDF", "| 90% |"]),
+    ("demo_metricgrids.py", ["--seeds", "0", "--steps", "5", "--finetune-steps", "5"],
+     ["PSNR", "Torus SDF", "| 90% |"]),
 ])
 def test_demo_writes_its_tables(tmp_path, script, args, expected):
     out = tmp_path / "result.md"

@@ -71,9 +71,10 @@ PRUNING_ARGS = ["--prune-schedule", "harmonic", "--prune-warmup", "1", "--prune-
 def test_killed_run_resumes_to_the_same_result(tmp_path, extra):
     common = [*TINY_ARGS, "--iterations", "8", "--checkpoint-every", "1", "--scenario", "pu",
               "--runs-dir", str(tmp_path), *extra]
-    reference = _run_script([*common, "--run-name", "whole"])
-    assert reference.returncode == 0, reference.stderr
-
+    # the uninterrupted reference trains beside the run that gets killed (two cores, half the wait)
+    reference = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "train_dsa.py"), *common,
+                                  "--run-name", "whole"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 text=True)
     proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "train_dsa.py"), *common,
                              "--run-name", "killed"], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -90,6 +91,8 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, extra):
 
     resumed = _run_script(["--resume", str(tmp_path / "killed")])
     assert resumed.returncode == 0, resumed.stderr
+    _, reference_err = reference.communicate(timeout=300)
+    assert reference.returncode == 0, reference_err
     whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
     again = json.loads((tmp_path / "killed" / "metrics.json").read_text())
     assert whole == again
