@@ -42,6 +42,14 @@ PF_FLOOR = 0.1
 is worth a lot but not unboundedly much."""
 
 
+def float32_threshold(p: np.ndarray) -> np.ndarray:
+    """The least float32 >= each ``p``: for a float32 ``u``, ``u < p`` exactly when ``u`` is
+    below it (and ``u >= p`` when it is not)."""
+    p = np.asarray(p, dtype=np.float64)
+    rounded = p.astype(np.float32)
+    return np.where(rounded < p, np.nextafter(rounded, np.float32(np.inf)), rounded).astype(np.float32)
+
+
 class DSACoreV1(DSACore):
     """B copies of a ``dsa_v1`` network (see the module docstring)."""
 
@@ -60,6 +68,9 @@ class DSACoreV1(DSACore):
         self.arrival_rate = np.asarray(config.per_user("arrival_rate"))
         self.burst_p_on = np.asarray(config.per_user("burst_p_on"))
         self.burst_p_off = np.asarray(config.per_user("burst_p_off"))
+        # the float32 uniforms are compared with float32 thresholds: the same outcomes, no casts
+        self._arrival_u, self._on_u, self._off_u = map(float32_threshold, (self.arrival_rate, self.burst_p_on,
+                                                                           self.burst_p_off))
         self.queues = PacketQueues(B, N, config.buffer, config.deadline)
         self.source_on = np.ones((B, N), dtype=bool)
         self.ge_bad = np.zeros((B, N, K), dtype=bool)
@@ -133,7 +144,7 @@ class DSACoreV1(DSACore):
         if cfg.traffic:
             self._had_packet = self.queues.length > 0
             delivered, delay, expired = self.queues.serve(c.success, slot)
-            arrivals = (self.rng.random(self.source_on.shape, dtype=np.float32) < self.arrival_rate) & self.source_on
+            arrivals = (self.rng.random(self.source_on.shape, dtype=np.float32) < self._arrival_u) & self.source_on
             dropped = expired | self.queues.arrive(arrivals, slot)
         else:
             delivered, delay = c.success, c.success.astype(np.int64)
@@ -218,7 +229,9 @@ class DSACoreV1(DSACore):
     def _traffic_metrics(self) -> dict[str, np.ndarray]:
         cfg, t = self.config, self.t
         delivered_total = self.cum_delivered
-        alpha_fair = row_sum(np.log(self.cum_throughput / max(t, 1) + cfg.alpha_epsilon))
+        mean = np.divide(self.cum_throughput, max(t, 1))
+        mean += cfg.alpha_epsilon
+        alpha_fair = row_sum(np.log(mean, out=mean))
         delay = np.divide(self.cum_delay, delivered_total, out=np.full_like(self.cum_delay, np.nan),
                           where=delivered_total > 0)
         drop_rate = np.divide(self.cum_dropped, self.cum_arrived, out=np.zeros_like(self.cum_dropped),
@@ -241,7 +254,7 @@ class DSACoreV1(DSACore):
             self._draw_sojourns(np.flatnonzero(flip))
         if cfg.traffic and (self.burst_p_off > 0).any():  # sources that never turn OFF need none either
             u = self.rng.random(self.source_on.shape, dtype=np.float32)
-            self.source_on = np.where(self.source_on, u >= self.burst_p_off, u < self.burst_p_on)
+            self.source_on = np.where(self.source_on, u >= self._off_u, u < self._on_u)
 
     def _draw_sojourns(self, links: np.ndarray) -> None:
         """The slot at which each of ``links`` (flat indices) leaves the state it is in now.
@@ -254,7 +267,7 @@ class DSACoreV1(DSACore):
             slots = self.rng.standard_exponential(links.size)
             np.ceil(np.divide(slots, rate, out=slots), out=slots)
             # a change after the episode's last slot never happens: the clip keeps slots in int32
-            np.clip(slots, 1, self.config.max_cycles + 1, out=slots)
+            np.minimum(np.maximum(slots, 1.0, out=slots), self.config.max_cycles + 1.0, out=slots)
             self.ge_flip_at.ravel()[links] = self.t + slots.astype(np.int32)
 
     # ------------------------------------------------------------------------------ state

@@ -28,18 +28,21 @@ class PacketQueues:
     def __init__(self, batch: int, users: int, capacity: int, deadline: int):
         self.capacity, self.deadline = capacity, deadline
         self.ring = 1 << capacity.bit_length()  # the least power of two above capacity
-        self.stamp = np.zeros((batch, users, self.ring), dtype=np.int64)
+        # int32 stamps (slot numbers): half the memory the gathers and scatters walk through
+        self.stamp = np.zeros((batch, users, self.ring), dtype=np.int32)
         self.head = np.zeros((batch, users), dtype=np.int64)
         self.length = np.zeros((batch, users), dtype=np.int64)
         self._base = np.arange(batch * users).reshape(batch, users) * self.ring  # a queue's offset in stamp
+        self._head_stamp = np.zeros((batch, users), dtype=np.int32)  # the HOL stamps (stale where empty)
 
     def clear(self) -> None:
         self.stamp.fill(0)
         self.head.fill(0)
         self.length.fill(0)
+        self._head_stamp.fill(0)
 
-    def _head_stamp(self) -> np.ndarray:
-        return self.stamp.ravel().take(self._base + self.head)
+    def _gather_head_stamp(self) -> None:
+        self._head_stamp = self.stamp.ravel().take(self._base + self.head)
 
     def _wrap(self, index: np.ndarray) -> np.ndarray:
         """``index % ring``, in place."""
@@ -52,22 +55,23 @@ class PacketQueues:
 
     def hol_age(self, t: int) -> np.ndarray:
         """Slots the HOL packet has waited before slot ``t`` (0 for an empty queue)."""
-        return np.where(self.length > 0, t - self._head_stamp(), 0)
+        return np.where(self.length > 0, t - self._head_stamp, 0)
 
     def serve(self, served: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Slot ``t``'s departures: the HOL packet leaves where ``served`` and the queue holds
         one, then a HOL packet that can no longer arrive in time is dropped. Returns which
         users delivered a packet, the delays (0 elsewhere) and which dropped one.
 
-        One gather of the HOL stamps serves both steps: the packet behind a delivered one
-        arrived later than it, and that one had not expired after slot ``t - 1``, so it cannot
-        expire after slot ``t``."""
+        The HOL stamps serve both steps: the packet behind a delivered one arrived later than
+        it, and that one had not expired after slot ``t - 1``, so it cannot expire after slot
+        ``t``. They are kept between slots, so one gather per slot (the new heads') suffices."""
         queued = self.length > 0
-        age = t - self._head_stamp()
+        age = t - self._head_stamp
         delivered = served & queued
         delay = np.where(delivered, age, 0)
         expired = queued & ~delivered & (age >= self.deadline)
         self._pop(delivered | expired)
+        self._gather_head_stamp()
         return delivered, delay, expired
 
     def arrive(self, arrivals: np.ndarray, t: int) -> np.ndarray:
@@ -76,6 +80,7 @@ class PacketQueues:
         accepted = arrivals & (self.length < self.capacity)
         tail = self._wrap(self.head + self.length)
         self.stamp.ravel()[self._base + tail] = t  # a free slot: harmless where nothing arrived
+        np.copyto(self._head_stamp, t, where=accepted & (self.length == 0))  # it is the head of an empty queue
         self.length += accepted
         return arrivals & ~accepted
 
@@ -84,7 +89,8 @@ class PacketQueues:
 
     def set_state(self, state: dict[str, Any]) -> None:
         for key in ("stamp", "head", "length"):
-            value = np.array(state[key], dtype=np.int64)
+            value = np.array(state[key], dtype=getattr(self, key).dtype)
             if value.shape != getattr(self, key).shape:
                 raise ValueError(f"queue state {key} has shape {value.shape}, expected {getattr(self, key).shape}")
             setattr(self, key, value)
+        self._gather_head_stamp()
