@@ -10,6 +10,7 @@ from pettingzoo.utils import parallel_to_aec
 
 from envs import dsa_v1
 from envs.dsa import PRESETS_V1, DSAConfig, DSAConfigV1, DSACore, DSACoreV1, evaluate, make_config_v1
+from envs.dsa.core_v1 import float32_threshold
 from envs.dsa.queues import PacketQueues
 
 V1 = sorted(PRESETS_V1)
@@ -35,6 +36,19 @@ def test_state_lies_in_the_state_space(scenario):
 
 
 # ------------------------------------------------------------------------------ queues
+def test_float32_thresholds_give_the_float64_comparisons_exactly():
+    """The sources compare float32 uniforms with float32 thresholds; the outcome must be the
+    float64 comparison's for every uniform, including those right next to p."""
+    p = np.array([0.0, 0.1, 0.3, 1 / 3, 0.7, 0.95, 1.0, 2.0**-30])
+    threshold = float32_threshold(p)
+    assert threshold.dtype == np.float32 and np.all(threshold >= p)
+    near = np.concatenate([np.nextafter(threshold, np.float32(0)), threshold,
+                           np.nextafter(threshold, np.float32(1))])
+    u = np.concatenate([np.random.default_rng(0).random(100_000, dtype=np.float32), near])
+    for q, t in zip(p, threshold):
+        assert np.array_equal(u < q, u < t) and np.array_equal(u >= q, u >= t)
+
+
 def test_queues_by_hand():
     q = PacketQueues(1, 2, capacity=2, deadline=3)
     yes = np.array([[True, False]])
