@@ -2,6 +2,8 @@
 
     python scripts/reproduce_paper.py --budget smoke        # minutes: checks the pipeline
     python scripts/reproduce_paper.py --budget full         # hours: the numbers for docs/results
+    python scripts/reproduce_paper.py --env-version v1 --budget full --widths 8 16 32 64 128
+    python scripts/reproduce_paper.py --env-version v1 --budget full --hidden-size W
 
 Use it to regenerate docs/results/paper_<budget>/ or to check the paper's claims on new runs;
 for any other grid use scripts/sweep.py, which this script drives with fixed arguments. Dense
@@ -11,18 +13,28 @@ baseline (IPPO-style local critics), on `basic`, `snr` and `pu`; the conventiona
 (random access, tuned ALOHA, stay-on-success) are drawn as lines. Writes tables, plots,
 claims.md (a verdict per claim and scenario, Welch t-test over seeds) and a README with this
 command. Run the same command again to resume.
+
+With ``--env-version v1`` the same comparison runs where adapting pays (`pu_traffic` and
+`gilbert`, each at its own training budget), adds LAMP allocation, IMP with rewinding and COLT
+(the last two, which train several times per run, at 0.9 and 0.95 only) and a final sparsity
+of 0.98. ``--widths`` runs dense IAGC at each actor width instead, to find the width where
+capacity starts to limit the team (marl_prune/experiments/widths.py); ``--hidden-size`` then
+runs the comparison at the chosen width.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
 from marl_prune.experiments.backends import Backend
 from marl_prune.experiments.claims import check_claims, claims_table
-from marl_prune.experiments.grid import expand
+from marl_prune.experiments.grid import expand, run_name
 from marl_prune.experiments.report import run_and_report
+from marl_prune.experiments.widths import width_section
+from marl_prune.learner.config import TrainConfig
 
 BUDGETS = {
     "smoke": dict(iterations=6, num_envs=8, eval_episodes=16, seeds=[1, 2, 3]),
@@ -30,39 +42,105 @@ BUDGETS = {
     # 162 runs (--seeds 1 2 3) took 1 h 43 min on 2 cores, so all 5 seeds take ~3 h
     "full": dict(iterations=100, num_envs=32, eval_episodes=64, seeds=[1, 2, 3, 4, 5]),
 }
+BUDGETS_V1 = {
+    "smoke": dict(iterations=6, num_envs=8, eval_episodes=16, seeds=[1, 2, 3]),
+    # each preset's own budget (train_dsa.py's defaults), where its learned team beats the baselines
+    "full": dict(iterations=None, num_envs=32, eval_episodes=64, seeds=[1, 2, 3, 4, 5]),
+}
 METHODS = ["dense", "ippo", "linear", "polynomial", "harmonic", "random"]
+METHODS_V1 = METHODS + ["lamp", "imp", "colt"]
+SEVERAL_TRAININGS = ("imp", "colt")
+"""Methods that train several times per run: on v1 only at 0.9 and 0.95."""
+SCENARIOS_V1 = ["pu_traffic", "gilbert"]
+"""Where adapting is worth most among the presets the learner solves (61 and 33 points of the
+centralised reference; ``fair`` is not solved, ``traffic`` needs 800 iterations per run)."""
+SPARSITIES_V1 = [0.5, 0.75, 0.9, 0.95, 0.98]
+WIDTHS = [8, 16, 32, 64, 128]
+
+
+def width_configs(scenarios: list[str], widths: list[int], seeds: list[int], runs_dir: str,
+                  base: dict) -> list[TrainConfig]:
+    """Dense IAGC at every actor width, each width a method of its own (``dense_h<width>``)."""
+    configs = []
+    for width in widths:
+        label = f"dense_h{width}"
+        for c in expand(scenarios, ["dense"], [0.0], seeds, runs_dir, {**base, "hidden_size": width}):
+            configs.append(dataclasses.replace(c, label=label, run_name=run_name(c.scenario, label, 0.0, c.seed)))
+    return configs
+
+
+def comparison_configs(scenarios: list[str], methods: list[str], sparsities: list[float], seeds: list[int],
+                       runs_dir: str, base: dict) -> list[TrainConfig]:
+    """The comparison's runs; on v1, the methods that train several times only at 0.9 and 0.95."""
+    v1 = base.get("env_version") == "v1"
+    several = [m for m in methods if v1 and m in SEVERAL_TRAININGS]
+    configs = expand(scenarios, [m for m in methods if m not in several], sparsities, seeds, runs_dir, base)
+    high = [s for s in sparsities if s in (0.9, 0.95)]
+    if several and high:
+        configs += expand(scenarios, several, high, seeds, runs_dir, base)
+    return configs
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", choices=sorted(BUDGETS), default="smoke",
-                        help="smoke: 6 iterations x 8 envs (a pipeline check); full: 100 x 32 (default: smoke)")
-    parser.add_argument("--scenarios", nargs="+", default=["basic", "snr", "pu"],
-                        help="DSA presets (default: basic snr pu)")
-    parser.add_argument("--sparsities", nargs="+", type=float, default=[0.5, 0.75, 0.9, 0.95],
-                        help="final sparsities (default: 0.5 0.75 0.9 0.95)")
+                        help="smoke: 6 iterations x 8 envs (a pipeline check); full: 100 x 32 on v0, each "
+                             "preset's own iterations x 32 on v1 (default: smoke)")
+    parser.add_argument("--env-version", choices=["v0", "v1"], default="v0",
+                        help="v0: the paper's presets; v1: the presets where adapting pays (default: v0)")
+    parser.add_argument("--scenarios", nargs="+", default=None,
+                        help=f"DSA presets (default: basic snr pu; v1: {' '.join(SCENARIOS_V1)})")
+    parser.add_argument("--sparsities", nargs="+", type=float, default=None,
+                        help="final sparsities (default: 0.5 0.75 0.9 0.95; v1: also 0.98; imp and colt: "
+                             "only 0.9 and 0.95 of them)")
     parser.add_argument("--seeds", nargs="+", type=int, default=None, help="default: the budget's seeds")
-    parser.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS,
-                        help=f"a subset of the paper's methods (default: {' '.join(METHODS)})")
+    parser.add_argument("--methods", nargs="+", default=None, choices=METHODS_V1,
+                        help=f"a subset of the paper's methods (default: {' '.join(METHODS)}; v1: also lamp imp "
+                             "colt)")
+    parser.add_argument("--hidden-size", type=int, default=None,
+                        help="the actors' width (default: the trainer's, 64); outputs get an _h<width> suffix")
+    parser.add_argument("--widths", nargs="+", type=int, default=None,
+                        help=f"instead of the comparison: dense IAGC at each actor width (e.g. "
+                             f"{' '.join(map(str, WIDTHS))}), to find where capacity starts to limit it")
     parser.add_argument("--prune-mode", choices=["reference", "strict"], default="reference",
                         help="reference: pruned weights train freely between events (the paper); "
                              "strict: masks hold between events (runs and outputs get a _strict suffix)")
-    parser.add_argument("--runs-dir", default=None, help="default: runs/paper_<budget>[_strict]")
-    parser.add_argument("--out", type=Path, default=None, help="default: docs/results/paper_<budget>[_strict]")
+    parser.add_argument("--runs-dir", default=None, help="default: runs/<the output folder's name>")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default: docs/results/paper_[v1_]<budget>[_h<width>|_widths][_strict]")
     Backend.add_arguments(parser)
     args = parser.parse_args(argv)
-    budget = BUDGETS[args.budget]
-    name = f"paper_{args.budget}" + ("_strict" if args.prune_mode == "strict" else "")
+    v1 = args.env_version == "v1"
+    if not v1 and (set(args.methods or []) - set(METHODS)):
+        parser.error(f"--methods {' '.join(sorted(set(args.methods) - set(METHODS)))} need --env-version v1")
+    if args.widths is not None and args.hidden_size is not None:
+        parser.error("--widths and --hidden-size exclude each other")
+    budget = (BUDGETS_V1 if v1 else BUDGETS)[args.budget]
+    scenarios = args.scenarios or (SCENARIOS_V1 if v1 else ["basic", "snr", "pu"])
+    methods = args.methods or (METHODS_V1 if v1 else METHODS)
+    sparsities = args.sparsities or (SPARSITIES_V1 if v1 else [0.5, 0.75, 0.9, 0.95])
+    seeds = args.seeds or budget["seeds"]
+    name = (f"paper_{'v1_' if v1 else ''}{args.budget}" + (f"_h{args.hidden_size}" if args.hidden_size else "")
+            + ("_widths" if args.widths else "") + ("_strict" if args.prune_mode == "strict" else ""))
     runs_dir, out = args.runs_dir or f"runs/{name}", args.out or Path(f"docs/results/{name}")
     base = {"iterations": budget["iterations"], "num_envs": budget["num_envs"],
             "eval_episodes": budget["eval_episodes"], "eval_every": 0, "prune_mode": args.prune_mode}
+    if v1:
+        base["env_version"] = "v1"
+    if args.hidden_size:
+        base["hidden_size"] = args.hidden_size
     try:
-        configs = expand(args.scenarios, args.methods, args.sparsities, args.seeds or budget["seeds"], runs_dir, base)
+        if args.widths:
+            configs = width_configs(scenarios, args.widths, seeds, runs_dir, base)
+        else:
+            configs = comparison_configs(scenarios, methods, sparsities, seeds, runs_dir, base)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
     def claims(records: list[dict], baselines: dict[str, dict[str, float]]) -> str:
+        if args.widths:
+            return width_section(records, baselines, out)
         verdicts = check_claims(records, baselines)
         if not verdicts:
             return "No claims checked: the claims compare against dense IAGC, which this sweep did not run."
@@ -71,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         return "## The paper's claims (Welch t-test over seeds, alpha 0.05)\n\n" + table
 
     try:
-        run_and_report(configs, Backend.from_args(args), out, f"Paper comparison, {args.budget} budget",
+        title = (f"Actor width, dense IAGC, {args.env_version}, {args.budget} budget" if args.widths else
+                 f"Paper comparison, {'v1, ' if v1 else ''}{args.budget} budget")
+        run_and_report(configs, Backend.from_args(args), out, title,
                        sections=claims)
     except (ValueError, ImportError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)

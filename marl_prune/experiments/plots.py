@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from marl_prune.experiments.stats import ci95
+
 
 def _pyplot():
     import matplotlib
@@ -110,6 +112,26 @@ def utility_vs_sparsity(rows: Sequence[dict[str, Any]], out: Path, scenario: str
         else:
             ax.axhline(value, ls="--", lw=1, color=f"C{7 + i % 3}", label=f"{name} (baseline)")
     ax.set(xlabel="final sparsity", ylabel=f"{rows[0]['metric'] if rows else ''} (greedy)", title=scenario)
+    ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, out)
+
+
+def score_vs_width(scores: dict[int, list[float]], out: Path, scenario: str,
+                   baselines: dict[str, float] | None = None) -> Path:
+    """Score (mean +- 95% CI over seeds) against the actor width, on a log2 axis; conventional
+    baselines dashed."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    widths = list(scores)
+    ax.errorbar(widths, [np.mean(v) for v in scores.values()], yerr=[np.nan_to_num(ci95(v)) for v in scores.values()],
+                marker="o", capsize=3, color="black", label="dense IAGC")
+    for i, (name, value) in enumerate(sorted((baselines or {}).items())):
+        ax.axhline(value, ls="--", lw=1, color=f"C{i % 10}", label=f"{name} (baseline)")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(widths, [str(w) for w in widths])
+    ax.set(xlabel="actor width (hidden units)", ylabel="score vs the centralised reference", title=scenario)
     ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
