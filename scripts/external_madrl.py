@@ -20,7 +20,7 @@ with ``--cells`` hidden units (default 64 64: the width of our actors; BenchMARL
 here). The trained policy acts greedily on
 ``--episodes`` evaluation episodes (seed ``--eval-seed``, the trainer's), scored like our
 runs: the utility (v1 ``fair``: geometric mean throughput) as a fraction of the centralised
-reference's. Results go to one JSON per run under ``--runs-dir`` (a finished run is reused,
+reference's. Results go to one JSON per run under ``--records`` (a finished run is reused,
 so an interrupted sweep resumes) and a Markdown table at ``--out``.
 """
 
@@ -89,15 +89,17 @@ def reference_score(version: str, scenario: str, episodes: int, seed: int) -> fl
 
 
 def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, entropy: float, frames: int,
-            args: argparse.Namespace, folder: Path) -> dict[str, Any]:
-    """Train one BenchMARL experiment and evaluate it; the result is stored as JSON."""
+            args: argparse.Namespace) -> dict[str, Any]:
+    """Train one BenchMARL experiment (its folder under ``--runs-dir``) and evaluate it; the
+    result is stored as JSON under ``--records`` (default: ``--runs-dir``)."""
     from benchmarl.experiment import Experiment, ExperimentConfig
     from benchmarl.models.mlp import MlpConfig
 
     from envs.dsa.benchmarl_task import dsa_task
 
     cells = "x".join(map(str, args.cells))
-    path = folder / f"{scenario}__{algorithm}__lr{lr:g}__ent{entropy:g}__f{frames}__c{cells}__s{seed}.json"
+    records = args.records or args.runs_dir
+    path = records / f"{scenario}__{algorithm}__lr{lr:g}__ent{entropy:g}__f{frames}__c{cells}__s{seed}.json"
     if path.exists():
         return json.loads(path.read_text())
     config = ExperimentConfig.get_from_yaml()
@@ -116,8 +118,8 @@ def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, e
     config.loggers = ["csv"]
     config.create_json = False
     config.checkpoint_at_end = False
-    folder.mkdir(parents=True, exist_ok=True)
-    config.save_folder = str(folder.resolve())
+    args.runs_dir.mkdir(parents=True, exist_ok=True)
+    config.save_folder = str(args.runs_dir.resolve())
     start = time.perf_counter()
     model = MlpConfig.get_from_yaml()
     model.num_cells = list(args.cells)
@@ -134,6 +136,7 @@ def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, e
               "score": result.mean(metric) / reference_score(version, scenario, args.episodes, args.eval_seed),
               "utility": result.mean(),
               "fairness": result.mean("fairness")}
+    records.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=1))
     return record
 
@@ -158,7 +161,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="entropy coefficients tried on the first seed (default: 0 0.01)")
     parser.add_argument("--episodes", type=int, default=64, help="evaluation episodes (default: 64)")
     parser.add_argument("--eval-seed", type=int, default=10_000, help="evaluation seed (default: 10000)")
-    parser.add_argument("--runs-dir", type=Path, default=Path("runs/external_madrl"), help="per-run JSON results")
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs/external_madrl"), help="BenchMARL's run folders")
+    parser.add_argument("--records", type=Path, default=None,
+                        help="per-run JSON results, reused when present (default: --runs-dir); a folder kept in "
+                             "git lets a sweep that spans sittings resume where it stopped")
     parser.add_argument("--out", type=Path, default=None, help="write the table to this Markdown file")
     parser.add_argument("--smoke", action="store_true", help="one tiny run per algorithm, to check the set-up")
     args = parser.parse_args(argv)
@@ -185,10 +191,10 @@ def main(argv: list[str] | None = None) -> int:
         for algorithm in args.algorithms:
             grid = [(lr, ent) for lr in args.lrs for ent in args.entropies]
             tried = {setting: run_one(algorithm, scenario, args.env_version, args.seeds[0], *setting, tune_frames,
-                                      args, args.runs_dir) for setting in grid}
+                                      args) for setting in grid}
             lr, entropy = max(tried, key=lambda s: tried[s]["score"])
-            runs = [run_one(algorithm, scenario, args.env_version, seed, lr, entropy, frames, args,
-                            args.runs_dir) for seed in args.seeds]
+            runs = [run_one(algorithm, scenario, args.env_version, seed, lr, entropy, frames, args)
+                    for seed in args.seeds]
             scores = np.array([r["score"] for r in runs])
             half = ci95(scores)  # Student t, as the sweeps report (NaN for one seed)
             report.emit(f"| {scenario} | {algorithm} | {lr:g} | {entropy:g} | {len(runs)} | {scores.mean():.1%} +- "
