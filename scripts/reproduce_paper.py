@@ -17,9 +17,10 @@ command. Run the same command again to resume.
 With ``--env-version v1`` the same comparison runs where adapting pays (`pu_traffic` and
 `gilbert`, each at its own training budget), adds LAMP allocation, IMP with rewinding and COLT
 (the last two, which train several times per run, at 0.9 and 0.95 only) and a final sparsity
-of 0.98. ``--widths`` runs dense IAGC at each actor width instead, to find the width where
-capacity starts to limit the team (marl_prune/experiments/widths.py); ``--hidden-size`` then
-runs the comparison at the chosen width.
+of 0.98; teams are evaluated on sampled actions, as in the README's v1 table. ``--widths``
+runs dense IAGC at each actor width instead, to find the width where capacity starts to limit
+the team (marl_prune/experiments/widths.py); ``--hidden-size`` then runs the comparison at the
+chosen width.
 """
 
 from __future__ import annotations
@@ -125,8 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     runs_dir, out = args.runs_dir or f"runs/{name}", args.out or Path(f"docs/results/{name}")
     base = {"iterations": budget["iterations"], "num_envs": budget["num_envs"],
             "eval_episodes": budget["eval_episodes"], "eval_every": 0, "prune_mode": args.prune_mode}
-    if v1:
-        base["env_version"] = "v1"
+    if v1:  # sampled evaluation, as in the v1 table: randomness resolves the contention that adapting meets
+        base.update(env_version="v1", eval_greedy=False)
     if args.hidden_size:
         base["hidden_size"] = args.hidden_size
     try:
