@@ -54,7 +54,7 @@ def _ci_low(values: Sequence[float]) -> float:
     return float(np.mean(values) - ci95(values))
 
 
-def _compare(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> tuple[float, bool | None]:
+def compare(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> tuple[float, bool | None]:
     """(p, verdict that a beats b): True if significantly higher, False if significantly lower."""
     p = welch_p(a, b)
     if not p < alpha:
@@ -77,14 +77,14 @@ def check_claims(records: Sequence[dict[str, Any]], baselines: dict[str, dict[st
             others = [(name, g[(name, s)]) for name in ("linear", "polynomial") if g.get((name, s))]
             if harmonic and others:
                 name, best = max(others, key=lambda kv: np.mean(kv[1]))
-                p, beats = _compare(harmonic, best)
+                p, beats = compare(harmonic, best)
                 holds = True if beats is None else beats
                 verdicts.append(Verdict(scenario, f"harmonic comparable or better at {s:g}", holds,
                                         f"harmonic {m(harmonic)} vs {name} {m(best)} (p={p:.2f})"))
         pruned = {k: v for k, v in g.items() if k[0] in SCHEDULES}
         if pruned:
             (name, s), best = max(pruned.items(), key=lambda kv: np.mean(kv[1]))
-            p, beats = _compare(best, dense, ALPHA / len(pruned))
+            p, beats = compare(best, dense, ALPHA / len(pruned))
             higher = sum(np.mean(v) > np.mean(dense) for v in pruned.values())
             verdicts.append(Verdict(scenario, "sparse beats dense", beats,
                                     f"best pruned {name}@{s:g} {m(best)} vs dense {m(dense)} (p={p:.2f}; "
@@ -97,7 +97,7 @@ def check_claims(records: Sequence[dict[str, Any]], baselines: dict[str, dict[st
         ippo = g.get(("ippo", 0.0))
         for name, values in subjects:
             if ippo:
-                p, beats = _compare(values, ippo)
+                p, beats = compare(values, ippo)
                 verdicts.append(Verdict(scenario, f"{name} beats MADRL (IPPO)", beats,
                                         f"{name} {m(values)} vs IPPO {m(ippo)} (p={p:.2f})"))
             if base:

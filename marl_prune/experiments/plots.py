@@ -4,6 +4,7 @@ realised sparsity."""
 
 from __future__ import annotations
 
+import importlib.util
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +13,11 @@ from typing import Any
 import numpy as np
 
 from marl_prune.experiments.stats import ci95
+
+
+def can_draw() -> bool:
+    """Whether matplotlib is installed (the plots are optional: the ``plot`` extra)."""
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def _pyplot():

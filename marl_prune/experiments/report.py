@@ -5,7 +5,6 @@ result tables (CSV and Markdown), the baselines every learned result is compared
 from __future__ import annotations
 
 import csv
-import importlib.util
 import shlex
 import sys
 from collections.abc import Callable, Sequence
@@ -124,7 +123,7 @@ def run_and_report(configs: Sequence[TrainConfig], backend: Backend, out: Path, 
                     + ", ".join(f"`{k}={v!r}`" for k, v in sorted(common.items())) + ".\n")
     report.emit((out / "results.md").read_text())
     baselines: dict[str, dict[str, float]] = {}
-    drawing = importlib.util.find_spec("matplotlib") is not None
+    drawing = plots.can_draw()
     if not drawing:
         report.emit("Plots skipped: matplotlib is not installed (pip install -e '.[plot]').\n")
     for scenario, setup in setups.items():

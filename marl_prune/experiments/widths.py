@@ -7,8 +7,6 @@ best are capacity-limited. Pruning methods separate, if anywhere, near that limi
 
 from __future__ import annotations
 
-import importlib.util
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,15 +15,16 @@ from typing import Any
 import numpy as np
 
 from marl_prune.experiments import plots
-from marl_prune.experiments.claims import ALPHA
-from marl_prune.experiments.stats import ci95, welch_p
+from marl_prune.experiments.claims import ALPHA, compare
+from marl_prune.experiments.stats import ci95
+from marl_prune.learner.config import load_run_config
 
 METRIC = "eval/score_vs_reference"
 
 
 def width_of(record: dict[str, Any]) -> int:
     """The actor width a run trained with, read from its config.json."""
-    return int(json.loads((Path(record["run_dir"]) / "config.json").read_text())["hidden_size"])
+    return load_run_config(record["run_dir"]).hidden_size
 
 
 def scores_by_width(records: Sequence[dict[str, Any]], scenario: str) -> dict[int, list[float]]:
@@ -40,8 +39,7 @@ def scores_by_width(records: Sequence[dict[str, Any]], scenario: str) -> dict[in
 def saturation_width(scores: dict[int, list[float]], alpha: float = ALPHA) -> int | None:
     """The smallest width that no wider width beats significantly (None without widths)."""
     for width, values in scores.items():
-        wider = [v for w, v in scores.items() if w > width]
-        if not any(welch_p(v, values) < alpha and np.mean(v) > np.mean(values) for v in wider):
+        if not any(compare(v, values, alpha)[1] for w, v in scores.items() if w > width):
             return width
     return None
 
@@ -56,14 +54,14 @@ def width_section(records: Sequence[dict[str, Any]], baselines: dict[str, dict[s
         saturated = saturation_width(scores)
         best = max(scores, key=lambda w: np.mean(scores[w]))
         lines += [f"### {scenario}\n", "| width | seeds | score | 95% CI | p vs best width |", "|---|---|---|---|---|"]
+        against_best = {w: compare(v, scores[best]) for w, v in scores.items() if w != best}  # (p, verdict)
         for width, values in scores.items():
-            p = "-" if width == best else f"{welch_p(values, scores[best]):.3f}"
+            p = f"{against_best[width][0]:.3f}" if width in against_best else "-"
             lines.append(f"| {width} | {len(values)} | {np.mean(values):.1%} | +- {ci95(values):.1%} | {p} |")
-        below = [w for w, v in scores.items() if w != best and welch_p(v, scores[best]) < ALPHA
-                 and np.mean(v) < np.mean(scores[best])]
+        below = [w for w, (_, beats) in against_best.items() if beats is False]
         lines.append(f"\nSmallest width that no wider one beats significantly: **{saturated}**; significantly "
                      f"below the best width ({best}): {', '.join(map(str, below)) or 'none'}.\n")
-        if importlib.util.find_spec("matplotlib") is not None:
+        if plots.can_draw():
             plots.score_vs_width(scores, out / f"{scenario}_score_vs_width.png", scenario, baselines.get(scenario))
             lines.append(f"![{scenario} width]({scenario}_score_vs_width.png)\n")
     return "\n".join(lines)
