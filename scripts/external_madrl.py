@@ -46,6 +46,8 @@ from marl_prune.experiments.stats import ci95
 from marl_prune.learner.config import TrainConfig
 
 ALGORITHMS = ("mappo", "ippo", "qmix", "vdn", "iql")
+FRAMES_PER_BATCH = 32 * 100
+"""Frames BenchMARL collects per iteration: our rollout's 32 copies x 100 slots."""
 
 
 class BenchmarlPolicy:
@@ -107,11 +109,11 @@ def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, e
     config.share_policy_params = False
     config.lr = lr
     config.max_n_frames = frames
-    config.on_policy_collected_frames_per_batch = config.off_policy_collected_frames_per_batch = 32 * 100
+    config.on_policy_collected_frames_per_batch = config.off_policy_collected_frames_per_batch = FRAMES_PER_BATCH
     config.on_policy_n_envs_per_worker = config.off_policy_n_envs_per_worker = 32
     # our PPO's optimisation per batch: 4 epochs of 4 minibatches (BenchMARL's default, 45
     # minibatches of 400 frames, is 6x the gradient steps and would not be the same budget)
-    config.on_policy_minibatch_size = 32 * 100 // 4
+    config.on_policy_minibatch_size = FRAMES_PER_BATCH // 4
     config.on_policy_n_minibatch_iters = 4 * 4
     config.evaluation = False
     config.render = False
@@ -186,8 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     for scenario in args.scenarios:
         ours = TrainConfig(scenario=scenario, env_version=args.env_version)
         frames = args.frames if args.frames is not None else ours.iterations * ours.num_envs * ours.num_steps
-        batch = 32 * 100  # frames per BenchMARL iteration: whole iterations only
-        tune_frames = args.tune_frames if args.tune_frames is not None else max(batch, frames // 3 // batch * batch)
+        whole = FRAMES_PER_BATCH  # tuning runs train whole BenchMARL iterations
+        tune_frames = args.tune_frames if args.tune_frames is not None else max(whole, frames // 3 // whole * whole)
         for algorithm in args.algorithms:
             grid = [(lr, ent) for lr in args.lrs for ent in args.entropies]
             tried = {setting: run_one(algorithm, scenario, args.env_version, args.seeds[0], *setting, tune_frames,
