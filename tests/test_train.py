@@ -61,6 +61,12 @@ def _run_script(args, **kwargs):
                           capture_output=True, text=True, cwd=ROOT, **kwargs)
 
 
+def _start_script(args, **kwargs):
+    """train_dsa.py started in the background, its stdout discarded."""
+    return subprocess.Popen([sys.executable, str(ROOT / "scripts" / "train_dsa.py"), *args], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, **kwargs)
+
+
 PRUNING_ARGS = ["--prune-schedule", "harmonic", "--prune-warmup", "1", "--prune-end-lock", "1",
                 "--prune-every", "1", "--harmonic-period", "3", "--final-sparsity", "0.8",
                 "--prune-mode", "strict", "--finetune-iterations", "2"]
@@ -72,12 +78,8 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, extra):
     common = [*TINY_ARGS, "--iterations", "8", "--checkpoint-every", "1", "--scenario", "pu",
               "--runs-dir", str(tmp_path), *extra]
     # the uninterrupted reference trains beside the run that gets killed (two cores, half the wait)
-    reference = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "train_dsa.py"), *common,
-                                  "--run-name", "whole"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                 text=True)
-    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "train_dsa.py"), *common,
-                             "--run-name", "killed"], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    reference = _start_script([*common, "--run-name", "whole"], stderr=subprocess.PIPE, text=True)
+    proc = _start_script([*common, "--run-name", "killed"], stderr=subprocess.DEVNULL)
     ckpt = tmp_path / "killed" / CHECKPOINT
     deadline = time.time() + 120
     while time.time() < deadline:  # kill it once it is part-way through
