@@ -20,7 +20,9 @@ with ``--cells`` hidden units (default 64 64: the width of our actors; BenchMARL
 here). The trained policy acts greedily on
 ``--episodes`` evaluation episodes (seed ``--eval-seed``, the trainer's), scored like our
 runs: the utility (v1 ``fair``: geometric mean throughput) as a fraction of the centralised
-reference's. Results go to one JSON per run under ``--records`` (a finished run is reused,
+reference's. Beside them, our trainer's dense IAGC and harmonic@0.9 rows, at the same frames
+and seeds, with our defaults (not re-tuned here), timed the same way (``--no-ours`` leaves them
+out). Results go to one JSON per run under ``--records`` (a finished run is reused,
 so an interrupted sweep resumes) and a Markdown table at ``--out``.
 """
 
@@ -46,6 +48,8 @@ from marl_prune.experiments.stats import ci95
 from marl_prune.learner.config import TrainConfig
 
 ALGORITHMS = ("mappo", "ippo", "qmix", "vdn", "iql")
+OURS = {"dense IAGC (ours)": ("dense", 0.0), "harmonic@0.9 (ours)": ("harmonic", 0.9)}
+"""Our trainer's rows beside BenchMARL's: (method, final sparsity) at the same budget."""
 FRAMES_PER_BATCH = 32 * 100
 """Frames BenchMARL collects per iteration: our rollout's 32 copies x 100 slots."""
 
@@ -143,6 +147,52 @@ def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, e
     return record
 
 
+def run_ours(method: str, sparsity: float, scenario: str, version: str, seed: int, frames: int,
+             args: argparse.Namespace) -> dict[str, Any]:
+    """Train one of our runs (``--runs-dir``/ours) at ``frames`` slots, timed and scored like
+    :func:`run_one` (our trainer also evaluates on ``--episodes`` episodes of ``--eval-seed``)."""
+    from marl_prune.experiments.grid import expand
+    from marl_prune.experiments.runs import run_or_resume
+    from marl_prune.learner.run_folder import RunFolder
+
+    records = args.records or args.runs_dir
+    path = records / f"{scenario}__ours-{method}{sparsity:g}__f{frames}__s{seed}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    probe = TrainConfig(scenario=scenario, env_version=version)
+    iterations, rest = divmod(frames, probe.num_envs * probe.num_steps)
+    if rest:
+        raise ValueError(f"{frames} frames is not a whole number of our iterations ({probe.num_envs} x "
+                         f"{probe.num_steps} slots)")
+    base = {"env_version": version, "iterations": iterations, "eval_episodes": args.episodes,
+            "eval_seed": args.eval_seed, "eval_every": 0, "eval_greedy": True}  # greedy, as BenchMARL's
+    config = expand([scenario], [method], [sparsity], [seed], str(args.runs_dir / "ours"), base)[0]
+    resumed = RunFolder.of(config).claim(config) != "new"
+    start = time.perf_counter()
+    result = run_or_resume(config)
+    seconds = time.perf_counter() - start
+    env = make_env_config(version, scenario)
+    record = {"algorithm": f"ours-{method}", "final_sparsity": sparsity, "scenario": scenario, "env_version": version,
+              "seed": seed, "frames": frames, "seconds": seconds, "resumed": resumed,
+              "agent_steps_per_second": frames * env.n_users / seconds,
+              "score": result.metrics["eval/score_vs_reference"], "utility": result.metrics["eval/utility"],
+              "fairness": result.metrics["eval/fairness"]}
+    records.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1))
+    return record
+
+
+def row(scenario: str, name: str, lr: str, entropy: str, runs: list[dict[str, Any]], tuning: str) -> str:
+    """One table row: mean +- 95% CI of the score over seeds, and the run means beside it."""
+    scores = np.array([r["score"] for r in runs])
+    half = ci95(scores)  # Student t, as the sweeps report (NaN for one seed)
+    # a resumed run's time covers only its last part, so it is left out of the time columns
+    timed = [r for r in runs if not r.get("resumed")] or runs
+    return (f"| {scenario} | {name} | {lr} | {entropy} | {len(runs)} | {scores.mean():.1%} +- {half:.1%} | "
+            f"{np.mean([r['fairness'] for r in runs]):.3f} | {np.mean([r['seconds'] for r in timed]):.0f} s | "
+            f"{np.mean([r['agent_steps_per_second'] for r in timed]):,.0f} | {tuning} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenarios", nargs="+", default=["snr", "pu"], help="presets (default: snr pu)")
@@ -168,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="per-run JSON results, reused when present (default: --runs-dir); a folder kept in "
                              "git lets a sweep that spans sittings resume where it stopped")
     parser.add_argument("--out", type=Path, default=None, help="write the table to this Markdown file")
+    parser.add_argument("--no-ours", dest="ours", action="store_false",
+                        help="leave out our trainer's rows (dense IAGC and harmonic@0.9, at the same budget and "
+                             "seeds, trained under --runs-dir/ours)")
     parser.add_argument("--smoke", action="store_true", help="one tiny run per algorithm, to check the set-up")
     args = parser.parse_args(argv)
     try:
@@ -181,7 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     report = Report()
     report.emit(f"BenchMARL MLPs {' x '.join(map(str, args.cells))}; tuning grid lr {args.lrs} x entropy "
                 f"{args.entropies} on seed {args.seeds[0]}, each at the tuning budget; the best (by score) then "
-                "trains every seed at the full budget.\n")
+                "trains every seed at the full budget."
+                + (" Our rows: the trainer's defaults, greedy evaluation on the same episodes." if args.ours else "")
+                + "\n")
     report.emit("| scenario | algorithm | lr | entropy | seeds | score (mean +- 95% CI) | fairness | "
                 "wall time per run | agent-steps/s | tuning score |")
     report.emit("|---|---|---|---|---|---|---|---|---|---|")
@@ -197,13 +252,12 @@ def main(argv: list[str] | None = None) -> int:
             lr, entropy = max(tried, key=lambda s: tried[s]["score"])
             runs = [run_one(algorithm, scenario, args.env_version, seed, lr, entropy, frames, args)
                     for seed in args.seeds]
-            scores = np.array([r["score"] for r in runs])
-            half = ci95(scores)  # Student t, as the sweeps report (NaN for one seed)
-            report.emit(f"| {scenario} | {algorithm} | {lr:g} | {entropy:g} | {len(runs)} | {scores.mean():.1%} +- "
-                        f"{half:.1%} | {np.mean([r['fairness'] for r in runs]):.3f} | "
-                        f"{np.mean([r['seconds'] for r in runs]):.0f} s | "
-                        f"{np.mean([r['agent_steps_per_second'] for r in runs]):,.0f} | "
-                        f"{tried[lr, entropy]['score']:.1%} |")
+            report.emit(row(scenario, algorithm, f"{lr:g}", f"{entropy:g}", runs, f"{tried[lr, entropy]['score']:.1%}"))
+        if args.ours:
+            for name, (method, sparsity) in OURS.items():
+                runs = [run_ours(method, sparsity, scenario, args.env_version, seed, frames, args)
+                        for seed in args.seeds]
+                report.emit(row(scenario, name, "defaults", "defaults", runs, "-"))
     report.save(args.out, "BenchMARL's algorithms on DSA")
     return 0
 

@@ -2,6 +2,7 @@
 one tiny MAPPO experiment whose policy acts on our evaluation episodes (skipped without
 BenchMARL, which pins torchrl 0.11: pip install -e ".[benchmarl]")."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -45,3 +46,9 @@ def test_smoke_run_trains_and_scores_on_our_episodes(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "| basic | mappo | 5e-05 | 0 | 1 |" in out.read_text()
     assert len(list((tmp_path / "runs").glob("basic__mappo__*.json"))) == 1
+    # our rows train at the same 6400 frames: 2 iterations of 32 x 100 slots
+    assert "| basic | dense IAGC (ours) | defaults | defaults | 1 |" in out.read_text()
+    ours = json.loads((tmp_path / "runs" / "basic__ours-harmonic0.9__f6400__s1.json").read_text())
+    assert ours["frames"] == 6400 and ours["final_sparsity"] == 0.9 and not ours["resumed"]
+    config = json.loads((tmp_path / "runs" / "ours" / "basic__harmonic__sf0.9__s1" / "config.json").read_text())
+    assert config["iterations"] == 2 and config["eval_greedy"] is True
