@@ -83,10 +83,13 @@ def test_jain_fairness_by_hand():
     assert jain_fairness(np.array([1.0, 3.0])) == pytest.approx(16 / (2 * 10))
     assert jain_fairness(np.zeros(3)) == 1.0
     # through the environment: one user always through, three idle -> 1/4 after any slot
-    core = _core(n_users=4, n_channels=2)
-    for _ in range(3):
+    core = _core(n_users=4, n_channels=2, max_cycles=3)
+    for _ in range(2):
         *_, info = core.step(np.array([[1, 0, 0, 0]]))
-    assert info["fairness"][0] == pytest.approx(0.25)
+        assert core.episode_summary()["fairness"][0] == pytest.approx(0.25)
+        assert "fairness" not in info  # an episode metric: reported when the episode ends
+    *_, truncated, info = core.step(np.array([[1, 0, 0, 0]]))
+    assert truncated and info["fairness"][0] == pytest.approx(0.25)
 
 
 def test_truncation_after_max_cycles_and_slot_fraction():

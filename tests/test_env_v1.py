@@ -97,7 +97,8 @@ def test_packets_reward_delivery_expiry_and_costs_by_hand():
     assert info["dropped"][0] == 1 and r[0, 0] == pytest.approx(-0.5 - 0.1 * 2)
     _, r, _, info = core.step(np.array([[1]]))  # delivers the HOL packet (stamped 1, delay 2)
     assert info["delivered"][0] == 1 and r[0, 0] == pytest.approx(1 - 0.3 - 0.1 * 2)
-    assert info["delay"][0] == pytest.approx(2.0) and info["drop_rate"][0] == pytest.approx(1 / 4)
+    summary = core.episode_summary()
+    assert summary["delay"][0] == pytest.approx(2.0) and summary["drop_rate"][0] == pytest.approx(1 / 4)
 
 
 def test_proportional_fair_reward_by_hand():
@@ -278,3 +279,20 @@ def test_the_learner_trains_exports_and_resumes_on_v1(tmp_path):
     done = subprocess.run([sys.executable, str(Path(__file__).parents[1] / "scripts" / "run_exported.py"),
                            str(tmp_path / "team.safetensors"), "--episodes", "2"], capture_output=True, text=True)
     assert done.returncode == 0 and "of the oracle" in done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("version, scenario", [("v0", "pu"), ("v1", "pu_traffic"), ("v1", "fair")])
+def test_episode_metrics_arrive_with_the_last_slot(version, scenario):
+    from envs.dsa import make_core, make_env_config
+
+    core = make_core(make_env_config(version, scenario, max_cycles=12), num_envs=3)
+    core.reset(seed=1)
+    rng = np.random.default_rng(0)
+    truncated = False
+    while not truncated:
+        _, _, truncated, info = core.step(rng.integers(0, core.n_actions, (3, core.n_users)))
+        summary = core.episode_summary()
+        assert set(summary) == set(core.episode_metrics)
+        assert set(core.episode_metrics) <= set(info) if truncated else not set(core.episode_metrics) & set(info)
+    for m in core.episode_metrics:  # what the last slot reports is the whole episode's summary
+        np.testing.assert_array_equal(info[m], summary[m])

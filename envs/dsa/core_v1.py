@@ -156,11 +156,13 @@ class DSACoreV1(DSACore):
         self._observe(actions, delivered, c.snr_db)
         self._observe_queues()
         info = {**self._slot_info(c, rate, rewards), "throughput": served, "delivered_by_user": delivered, **counts,
-                **self._traffic_metrics()}
+                "fairness_window": jain_fairness(self.window_sum)}
         self._last_slot = c
         self._served = served
-        self._advance()
         truncated = self.t >= cfg.max_cycles
+        if truncated:
+            info.update(self.episode_summary())
+        self._advance()
         self._needs_reset = truncated
         return self.obs.copy(), rewards, truncated, info
 
@@ -226,7 +228,10 @@ class DSACoreV1(DSACore):
         else:
             self.obs[:, :, self.queue_index] = 1.0
 
-    def _traffic_metrics(self) -> dict[str, np.ndarray]:
+    def episode_summary(self) -> dict[str, np.ndarray]:
+        """v0's fairness, then the mean delay of the delivered packets (NaN before the first),
+        the share of arrived packets dropped, the alpha-fair utility and the geometric mean
+        throughput, over the episode so far."""
         cfg, t = self.config, self.t
         delivered_total = self.cum_delivered
         mean = np.divide(self.cum_throughput, max(t, 1))
@@ -237,7 +242,7 @@ class DSACoreV1(DSACore):
         drop_rate = np.divide(self.cum_dropped, self.cum_arrived, out=np.zeros_like(self.cum_dropped),
                               where=self.cum_arrived > 0)
         return {
-            "fairness_window": jain_fairness(self.window_sum),
+            **super().episode_summary(),
             "delay": delay,
             "drop_rate": drop_rate,
             "alpha_fair": alpha_fair,

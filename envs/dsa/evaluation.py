@@ -69,13 +69,13 @@ def evaluate(
     for round_seed in env_seeds.spawn(rounds):
         obs = core.reset(seed=round_seed)
         state = policy.initial_state(core, policy_rng)
-        sums = {m: np.zeros(batch) for m in metrics}
+        sums = {m: np.zeros(batch) for m in metrics if m not in at_end}
         trace = []
         truncated = False
         while not truncated:
             actions, state = policy(obs, state)
             obs, _, truncated, info = core.step(actions)
-            for m in metrics:
+            for m in sums:
                 sums[m] += info[m]
             trace.append(info["utility"])
         for m in metrics:

@@ -90,6 +90,8 @@ class DSAParallelEnv(ParallelEnv):
             joint[0, i] = int(a)
         pu_on = self.core.pu_on.copy()  # the slot's primary users (step moves them on)
         obs, rewards, truncated, info = self.core.step(joint)
+        if not truncated:  # the core reports the episode metrics at the end; here they are in every slot's infos
+            info.update(self.core.episode_summary())
         self._last = {"actions": joint[0], **{k: v[0] for k, v in info.items()}}
         if self.render_mode == "rgb_array":
             self._trace.record_core_slot(self.core, joint, info, pu_on)

@@ -117,6 +117,7 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
             ts.critic_h, ts.starting)
     ts.global_step += T * B
     means = {m: total / T for m, total in sums.items()}
-    means.update({m: _mean(np.asarray(store)) if store else _mean(info[m]) for m, store in ends.items()})
+    summary = None if all(ends.values()) else core.episode_summary()  # no episode ended here: the ones so far
+    means.update({m: _mean(np.asarray(store) if store else summary[m]) for m, store in ends.items()})
     stats = RolloutStats(means, env_seconds)
     return buf, stats
