@@ -1,5 +1,6 @@
 """Difference rewards D_i = G(z) - G(z_-i): by hand on a tiny slot, and against replaying the
-same slot with each user idle (the definition) on v0 and v1 presets."""
+same slot with each user idle (the definition) on v0 and v1 presets; the same for a weighted
+sum of throughputs, from the core's spoiled partners."""
 
 import math
 
@@ -41,7 +42,7 @@ def _replayed_difference(core, actions: np.ndarray) -> tuple[np.ndarray, np.ndar
     return d, expected
 
 
-@pytest.mark.parametrize("config", [
+CONFIGS = [
     make_config("snr"), make_config("pu"), make_config("large"),
     make_config_v1("gilbert"),
     # no buffer fills and no packet expires in 15 slots: the knock-on drops are not counted
@@ -49,7 +50,11 @@ def _replayed_difference(core, actions: np.ndarray) -> tuple[np.ndarray, np.ndar
     make_config_v1("pu_traffic", reward="rate", buffer=40, deadline=50),
     make_config_v1("fair"),
     make_config_v1("fair", reward="log_utility"),
-], ids=["snr", "pu", "large", "v1-gilbert", "v1-traffic", "v1-pu-traffic-rate", "v1-fair", "v1-fair-log"])
+]
+IDS = ["snr", "pu", "large", "v1-gilbert", "v1-traffic", "v1-pu-traffic-rate", "v1-fair", "v1-fair-log"]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=IDS)
 def test_difference_rewards_equal_replaying_the_slot_with_the_user_idle(config):
     core = make_core(config, num_envs=8)
     core.reset(seed=3)
@@ -59,6 +64,44 @@ def test_difference_rewards_equal_replaying_the_slot_with_the_user_idle(config):
         actions = rng.integers(0, config.n_actions, (8, config.n_users))
         d, expected = _replayed_difference(core, actions)
         np.testing.assert_allclose(d, expected, atol=1e-9)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=IDS)
+def test_spoiled_partners_give_the_weighted_throughput_lost_by_replaying_the_slot(config):
+    """sum_j w_j x_j, less the same slot's with user i idle, is w_i x_i less what i's partner
+    would have added alone, at its weight (the welfare=log difference reward)."""
+    core = make_core(config, num_envs=8)
+    core.reset(seed=3)
+    rng = np.random.default_rng(1)
+    weights = rng.uniform(0.5, 3.0, config.n_users)
+    spoilers = 0
+    for _ in range(15):
+        actions = rng.integers(0, config.n_actions, (8, config.n_users))
+        before = core.get_state()
+        _, _, _, info = core.step(actions)
+        partner, alone = core.spoiled_partners()
+        after = core.get_state()
+        lost = np.where(partner >= 0, weights[np.maximum(partner, 0)]
+                        * np.take_along_axis(alone, np.maximum(partner, 0), axis=1), 0.0)
+        d = info["throughput"] * weights - lost
+        for i in range(config.n_users):
+            core.set_state(before)
+            idle_i = actions.copy()
+            idle_i[:, i] = 0
+            _, _, _, without = core.step(idle_i)
+            np.testing.assert_allclose(d[:, i], (info["throughput"] - without["throughput"]) @ weights, atol=1e-9)
+        spoilers += int((partner >= 0).sum())
+        core.set_state(after)
+    assert spoilers > 0  # the case that needs the partner occurred
+
+
+def test_spoiled_partners_by_hand():
+    core = DSACore(DSAConfig(n_users=4, n_channels=3, snr_levels_db=(10.0,), gain_std_db=0.0))
+    core.reset(seed=0)
+    core.step(np.array([[1, 2, 1, 0]]))  # users 0 and 2 collide on channel 0, user 1 alone, user 3 idle
+    partner, alone = core.spoiled_partners()
+    assert partner[0].tolist() == [2, -1, 0, -1]
+    assert alone[0].tolist() == pytest.approx([math.log2(11.0)] * 3 + [0.0])
 
 
 def test_difference_rewards_need_a_slot_and_no_capture():

@@ -153,7 +153,6 @@ def test_config_file_and_overrides(tmp_path):
         (["--resume", "/nonexistent/run"], "not a run folder"),
         (["--credit", "difference", "--env", "capture_threshold_db=3.0"],
          "credit 'difference' needs an environment without capture, got capture_threshold_db=3.0"),
-        (["--welfare", "log", "--credit", "difference"], "welfare 'log' needs credit 'team', got 'difference'"),
     ],
 )
 def test_bad_input_fails_with_a_clear_message(args, message, tmp_path):
@@ -309,26 +308,45 @@ def test_log_welfare_rewards_by_hand():
     assert log_welfare_rewards(rare)[0, 0] == pytest.approx(1 / WELFARE_FLOOR)
 
 
-@pytest.mark.parametrize("critic", ["global", "local"])
-def test_log_welfare_trains_on_the_users_throughput_weighted_by_its_mean(critic):
-    from marl_prune.learner.rollout import collect_rollout, log_welfare_rewards
+def test_log_welfare_difference_rewards_by_hand():
+    from marl_prune.learner.rollout import log_welfare_difference_rewards
+
+    # two slots, three users; means 0.5, 1.0, 0.5 -> weights 2, 1, 2. Slot 0: user 0 spoils
+    # user 2 (who would have added 3) and user 2 spoils user 0 (would have added 1); user 1 gets 2
+    throughput = np.array([[0.0, 2.0, 0.0], [1.0, 0.0, 1.0]])[:, None, :]
+    partner = np.array([[2, -1, 0], [-1, -1, -1]])[:, None, :]
+    alone = np.array([[1.0, 2.0, 3.0], [1.0, 0.0, 1.0]])[:, None, :]
+    d = log_welfare_difference_rewards(throughput, partner, alone)[:, 0]
+    assert d.tolist() == [[-2 * 3.0, 2.0, -2 * 1.0], [2.0, 0.0, 2.0]]
+
+
+@pytest.mark.parametrize("critic, credit", [("global", "team"), ("local", "team"), ("global", "difference")])
+def test_log_welfare_trains_on_the_users_throughput_weighted_by_its_mean(critic, credit):
+    from marl_prune.learner.rollout import collect_rollout, log_welfare_difference_rewards, log_welfare_rewards
     from marl_prune.learner.state import TrainState
 
     ts = TrainState.create(TrainConfig(**{**TINY, "env": {"max_cycles": 20}}, env_version="v1", scenario="fair",
-                                       critic=critic))
+                                       critic=critic, credit=credit))
     assert ts.config.welfare == "log"
-    seen, step = [], ts.core.step
+    seen, partners, step = [], [], ts.core.step
 
     def recording_step(actions):
         out = step(actions)
         seen.append(out[3]["throughput"])
+        partners.append(ts.core.spoiled_partners())
         return out
 
     ts.core.step = recording_step
     rollout, _ = collect_rollout(ts)
-    expected = log_welfare_rewards(np.stack(seen))
     assert (np.stack(seen) > 0).any()
     rewards = rollout.rewards.numpy()
+    if credit == "difference":  # one reward per user: its own, less what it cost the user it spoiled
+        partner, alone = (np.stack(x) for x in zip(*partners))
+        assert (partner >= 0).any()
+        expected = log_welfare_difference_rewards(np.stack(seen), partner, alone)
+        np.testing.assert_allclose(rewards, expected, rtol=1e-6, atol=1e-6)
+        return
+    expected = log_welfare_rewards(np.stack(seen))
     for user in range(rewards.shape[2] if critic == "local" else 1):
         np.testing.assert_allclose(rewards[..., user] if critic == "local" else rewards, expected, rtol=1e-6)
 

@@ -247,24 +247,56 @@ class DSACore:
         exactly two users share a channel that no primary user holds: had it stayed idle, the
         other would have sent alone, gaining its :meth:`_gain_alone` without the collision
         penalty. The effect is the slot's own; later slots are not counted."""
-        if self._last_slot is None:
-            raise RuntimeError("difference_rewards() describes the last slot: call step() first")
-        if self.capture_threshold_lin is not None:
-            raise ValueError("difference rewards need capture_threshold_db=None: with capture a "
-                             "user's transmission changes the SINR of every other on its channel")
-        c = self._last_slot
+        c = self._counterfactual_slot("difference_rewards")
         gain = self._gain_alone(c)
         own = np.where(c.success, gain, 0.0) - self._costs(c)
         on_channel = np.bincount(c.chan_flat[c.transmit], weights=gain[c.transmit],
                                  minlength=self.num_envs * self.n_channels)
-        spoiled = c.transmit & (c.others == 1) & ~c.pu_hit  # one other user, whose slot this one spoiled
         other = on_channel[c.chan_flat] - gain
-        return own - np.where(spoiled, other + self.config.collision_penalty, 0.0)
+        return own - np.where(self._spoiled(c), other + self.config.collision_penalty, 0.0)
+
+    def spoiled_partners(self) -> tuple[np.ndarray, np.ndarray]:
+        """For the slot just played, the parts of a difference reward on throughput, ``(B, N)``
+        each: the user whose transmission each user's own spoiled (the one other user on its
+        channel, where no primary user holds it; -1 elsewhere), and what each user's slot would
+        have added to its throughput had it been alone on its channel (0 for the idle). Had a
+        user stayed idle, its partner's throughput would have risen by the partner's own value:
+        what a welfare of throughputs needs (the trainer's ``welfare=log`` with difference
+        credit), as :meth:`difference_rewards` is for the rewards."""
+        c = self._counterfactual_slot("spoiled_partners")
+        users = np.broadcast_to(np.arange(self.n_users), c.transmit.shape)
+        index_sum = np.bincount(c.chan_flat[c.transmit], weights=users[c.transmit],
+                                minlength=self.num_envs * self.n_channels)  # exact: small integers
+        partner = np.where(self._spoiled(c), index_sum[c.chan_flat].astype(np.int64) - users, -1)
+        return partner, np.where(c.transmit, self._throughput_alone(c), 0.0)
+
+    def _counterfactual_slot(self, caller: str) -> Contention:
+        if self._last_slot is None:
+            raise RuntimeError(f"{caller}() describes the last slot: call step() first")
+        if self.capture_threshold_lin is not None:
+            raise ValueError("difference rewards need capture_threshold_db=None: with capture a "
+                             "user's transmission changes the SINR of every other on its channel")
+        return self._last_slot
+
+    @staticmethod
+    def _spoiled(c: Contention) -> np.ndarray:
+        """Transmissions that share their channel with exactly one other and no primary user:
+        had either stayed idle, the other would have been alone."""
+        return c.transmit & (c.others == 1) & ~c.pu_hit
+
+    def _rate_alone(self, c: Contention) -> np.ndarray:
+        """The rate log2(1 + SNR) of every transmission, had it been alone on its channel."""
+        return np.log2(1.0 + 10.0 ** (c.snr_db / 10.0))
 
     def _gain_alone(self, c: Contention) -> np.ndarray:
         """How much more each user's reward would have been, before costs, had its transmission
-        got through than had it failed: the rate log2(1 + SNR)."""
-        return np.log2(1.0 + 10.0 ** (c.snr_db / 10.0))
+        got through than had it failed: the rate."""
+        return self._rate_alone(c)
+
+    def _throughput_alone(self, c: Contention) -> np.ndarray:
+        """What each transmission would have added to its user's throughput had it been alone
+        on its channel: the rate."""
+        return self._rate_alone(c)
 
     def _slot_info(self, c: Contention, rate: np.ndarray, rewards: np.ndarray) -> dict[str, np.ndarray]:
         """The per-user outcome of the slot and the team metrics."""

@@ -175,18 +175,27 @@ class DSACoreV1(DSACore):
         traffic: the delivered packet's knock-on on the same slot's drops (an arrival a full
         buffer then takes, a packet behind it that expires)."""
         cfg = self.config
-        sent = c.snr_db >= cfg.min_snr_db if cfg.min_snr_db is not None else np.ones(c.success.shape, dtype=bool)
-        if cfg.traffic:
-            sent &= self._had_packet
         if cfg.reward == "packets":
-            return np.where(sent, 1.0 + cfg.delay_cost * cfg.traffic, 0.0)
-        rate = np.where(sent, super()._gain_alone(c), 0.0)
+            return self._throughput_alone(c) * (1.0 + cfg.delay_cost * cfg.traffic)
+        rate = self._throughput_alone(c)
         if cfg.reward == "proportional_fair":
             return rate / self._pf_divisor
         if cfg.reward == "log_utility":
             before, t, eps = self.cum_throughput - self._served, self.t, cfg.alpha_epsilon
             return np.log((before + rate) / t + eps) - np.log(before / t + eps)
         return rate
+
+    def _throughput_alone(self, c: Contention) -> np.ndarray:
+        """What each transmission would have added to its user's throughput alone on its
+        channel: nothing below the decoding threshold or from an empty queue; else a packet
+        (the ``packets`` reward) or the rate."""
+        cfg = self.config
+        sent = c.snr_db >= cfg.min_snr_db if cfg.min_snr_db is not None else np.ones(c.success.shape, dtype=bool)
+        if cfg.traffic:
+            sent &= self._had_packet
+        if cfg.reward == "packets":
+            return sent.astype(float)
+        return np.where(sent, self._rate_alone(c), 0.0)
 
     def _reward(self, rate: np.ndarray, delivered: np.ndarray, dropped: np.ndarray) -> np.ndarray:
         """The objective's gain per user, before costs and penalties (and the EWMA update)."""

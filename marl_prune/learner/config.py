@@ -122,7 +122,9 @@ class TrainConfig:
     delivered rate, or packets with the packets reward; costs and penalties do not count), the
     quantity the geometric mean throughput scores: each user's throughput in a slot is
     divided by its mean over the rollout (at least rollout.WELFARE_FLOOR), which makes the
-    policy gradient that of sum_i log(x_i) (Siddique et al. 2020). With credit team only."""
+    policy gradient that of sum_i log(x_i) (Siddique et al. 2020). With credit difference, each
+    user gets its own weighted throughput less what its transmission cost the user it collided
+    with (rollout.log_welfare_difference_rewards)."""
     # --- optimisation
     algo: str = "ppo"
     """ppo (clipped, several epochs) or a2c (one epoch, one minibatch, no clipping)."""
@@ -295,8 +297,6 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.scenario must be one of {sorted(presets(self.env_version))} with "
                              f"env_version {self.env_version}, got {self.scenario!r}")
         env = self.env_config()  # unknown or invalid env overrides raise here
-        if self.welfare == "log" and self.credit != "team":
-            raise ValueError(f"TrainConfig.welfare 'log' needs credit 'team', got {self.credit!r}")
         if self.credit == "difference" and env.capture_threshold_db is not None:
             raise ValueError("TrainConfig.credit 'difference' needs an environment without capture, got "
                              f"capture_threshold_db={env.capture_threshold_db}")

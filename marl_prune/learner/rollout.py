@@ -35,8 +35,27 @@ def log_welfare_rewards(throughput: np.ndarray) -> np.ndarray:
     throughput ``(T, B, N)`` in a rollout: sum_i throughput_i / max(x_i, WELFARE_FLOOR), x_i
     user i's mean over the rollout. d log(x_i) = dx_i / x_i, so with the weights held fixed the
     policy gradient of these rewards is that of the welfare."""
-    weights = 1.0 / np.maximum(throughput.mean(axis=(0, 1)), WELFARE_FLOOR)
-    return throughput @ weights
+    return throughput @ welfare_weights(throughput)
+
+
+def welfare_weights(throughput: np.ndarray) -> np.ndarray:
+    """1 / max(x_i, WELFARE_FLOOR) per user ``(N,)``, x_i user i's mean throughput over a rollout
+    ``(T, B, N)``."""
+    return 1.0 / np.maximum(throughput.mean(axis=(0, 1)), WELFARE_FLOOR)
+
+
+def log_welfare_difference_rewards(throughput: np.ndarray, partner: np.ndarray, alone: np.ndarray) -> np.ndarray:
+    """Each user's difference reward ``(T, B, N)`` for the welfare sum_i log(x_i), with the
+    weights of :func:`log_welfare_rewards` held fixed: its own weighted throughput, less the
+    weighted throughput its transmission cost the user it spoiled (``partner``, -1 for none;
+    ``alone``: what each user's slot would have added alone; both from
+    ``core.spoiled_partners()``). A collision that starves a user is charged at that user's
+    weight, which the team reward spreads over everyone."""
+    weights = welfare_weights(throughput)
+    spoiled = partner >= 0
+    other = np.maximum(partner, 0)
+    lost = np.where(spoiled, weights[other] * np.take_along_axis(alone, other, axis=-1), 0.0)
+    return throughput * weights - lost
 
 
 def _mean(values: np.ndarray) -> float:
@@ -70,6 +89,8 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
     ends: dict[str, list[float]] = {m: [] for m in core.episode_metrics}
     env_seconds = 0.0
     throughput = np.zeros((T, B, core.n_users)) if ts.config.welfare == "log" else None
+    partner = np.zeros((T, B, core.n_users), dtype=np.int64) if throughput is not None and difference else None
+    alone = np.zeros((T, B, core.n_users)) if partner is not None else None
     for t in range(T):
         obs = torch.as_tensor(ts.next_obs, device=device)
         state = torch.as_tensor(core.state(), device=device)
@@ -89,6 +110,8 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
         env_seconds += time.perf_counter() - started
         if throughput is not None:  # welfare=log: the rewards are set after the loop
             throughput[t] = info["throughput"]
+            if partner is not None and alone is not None:
+                partner[t], alone[t] = core.spoiled_partners()
         elif difference:
             buf.rewards[t] = torch.as_tensor(core.difference_rewards(), dtype=torch.float32, device=device)
         else:
@@ -105,7 +128,10 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
                 ts, torch.as_tensor(ts.next_obs, device=device), torch.as_tensor(core.state(), device=device),
                 ts.critic_h, torch.zeros(B, dtype=torch.bool, device=device))
             ts.next_obs = core.reset()
-    if throughput is not None:  # the rollout's mean throughputs are known only now
+    if throughput is not None and partner is not None and alone is not None:  # the mean throughputs are known now
+        own = log_welfare_difference_rewards(throughput, partner, alone)
+        buf.rewards.copy_(torch.as_tensor(own, dtype=torch.float32, device=device))
+    elif throughput is not None:
         team = torch.as_tensor(log_welfare_rewards(throughput), dtype=torch.float32, device=device)
         buf.rewards.copy_(team[..., None].expand_as(buf.rewards) if local else team)
     # V(s_{t+1}) of the slots that did not end an episode
