@@ -9,10 +9,11 @@ from envs.dsa.baselines import (
 )
 from envs.dsa.config import PRESETS, DSAConfig, make_config
 from envs.dsa.config_v1 import PRESETS_V1, DSAConfigV1, make_config_v1
-from envs.dsa.core import METRICS, DSACore, jain_fairness
+from envs.dsa.core import DSACore
 from envs.dsa.core_v1 import METRICS_V1, DSACoreV1
 from envs.dsa.evaluation import EvalResult, baseline_policies, evaluate, tune_aloha
 from envs.dsa.parallel_env import DSAParallelEnv, DSAParallelEnvV1
+from envs.dsa.slot import METRICS, jain_fairness
 from envs.dsa.versions import VERSIONS, make_core, make_env_config, presets, version_of
 
 __all__ = [

@@ -11,41 +11,13 @@ genie oracle and the per-slot comparisons in the tests rely on that.
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 
 from envs.dsa.config import DSAConfig
-
-METRICS = (
-    "utility",
-    "success_rate",
-    "collision_rate",
-    "idle_rate",
-    "channel_utilisation",
-    "fairness",
-)
-"""Per-slot team metrics returned by :meth:`DSACore.step` (each of shape ``(B,)``)."""
-
-
-@dataclass(frozen=True)
-class Contention:
-    """The outcome of one slot's transmissions, per user ``(B, N)``."""
-
-    transmit: np.ndarray
-    level: np.ndarray
-    chan_flat: np.ndarray
-    """Index of the user's channel in the flattened ``(B, K)`` channel arrays."""
-    others: np.ndarray
-    """Other users transmitting on the user's channel."""
-    pu_hit: np.ndarray
-    snr_db: np.ndarray
-    sinr: np.ndarray
-    success: np.ndarray
-    collision: np.ndarray
+from envs.dsa.slot import METRICS, Contention, jain_fairness, row_sum
 
 
 class DSACore:
@@ -426,24 +398,3 @@ class DSACore:
         return np.concatenate(
             [self.obs.reshape(B, -1), self.pu_on, gains, slot], axis=1
         ).astype(np.float32)
-
-
-def row_sum(x: np.ndarray) -> np.ndarray:
-    """Sum over the last axis, as float64, by a matrix-vector product: numpy's reductions over
-    a short last axis cost several times more at the simulation's sizes. Exact for counts."""
-    return np.matmul(x, _ones(x.shape[-1]))
-
-
-@functools.cache
-def _ones(n: int) -> np.ndarray:
-    ones = np.ones(n)
-    ones.flags.writeable = False  # shared by every caller
-    return ones
-
-
-def jain_fairness(x: np.ndarray) -> np.ndarray:
-    """Jain's index (sum x)^2 / (n * sum x^2) over the last axis; 1 where every x is 0."""
-    x = np.asarray(x, dtype=np.float64)
-    total, squares = row_sum(x), row_sum(x * x)
-    safe = np.where(squares > 0, squares, 1.0)
-    return np.where(squares > 0, total**2 / (x.shape[-1] * safe), 1.0)

@@ -26,8 +26,9 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.dsa.config_v1 import FAIR_REWARDS, DSAConfigV1
-from envs.dsa.core import METRICS, Contention, DSACore, jain_fairness, row_sum
+from envs.dsa.core import DSACore
 from envs.dsa.queues import PacketQueues
+from envs.dsa.slot import METRICS, Contention, jain_fairness, row_sum
 
 METRICS_V1 = METRICS + ("delivered", "dropped", "arrived", "fairness_window", "delay", "drop_rate", "alpha_fair",
                         "geometric_throughput")
