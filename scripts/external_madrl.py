@@ -95,19 +95,22 @@ def reference_score(version: str, scenario: str, episodes: int, seed: int) -> fl
 
 
 def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, entropy: float, frames: int,
-            args: argparse.Namespace) -> dict[str, Any]:
+            args: argparse.Namespace) -> dict[str, Any] | None:
     """Train one BenchMARL experiment (its folder under ``--runs-dir``) and evaluate it; the
-    result is stored as JSON under ``--records`` (default: ``--runs-dir``)."""
-    from benchmarl.experiment import Experiment, ExperimentConfig
-    from benchmarl.models.mlp import MlpConfig
-
-    from envs.dsa.benchmarl_task import dsa_task
-
+    result is stored as JSON under ``--records`` (default: ``--runs-dir``); with ``--report-only``
+    a run without a record is None."""
     cells = "x".join(map(str, args.cells))
     records = args.records or args.runs_dir
     path = records / f"{scenario}__{algorithm}__lr{lr:g}__ent{entropy:g}__f{frames}__c{cells}__s{seed}.json"
     if path.exists():
         return json.loads(path.read_text())
+    if args.report_only:
+        return None
+    from benchmarl.experiment import Experiment, ExperimentConfig
+    from benchmarl.models.mlp import MlpConfig
+
+    from envs.dsa.benchmarl_task import dsa_task
+
     config = ExperimentConfig.get_from_yaml()
     config.prefer_continuous_actions = False
     config.share_policy_params = False
@@ -148,7 +151,7 @@ def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, e
 
 
 def run_ours(method: str, sparsity: float, scenario: str, version: str, seed: int, frames: int,
-             args: argparse.Namespace) -> dict[str, Any]:
+             args: argparse.Namespace) -> dict[str, Any] | None:
     """Train one of our runs (``--runs-dir``/ours) at ``frames`` slots, timed and scored like
     :func:`run_one` (our trainer also evaluates on ``--episodes`` episodes of ``--eval-seed``)."""
     from marl_prune.experiments.grid import expand
@@ -159,6 +162,8 @@ def run_ours(method: str, sparsity: float, scenario: str, version: str, seed: in
     path = records / f"{scenario}__ours-{method}{sparsity:g}__f{frames}__s{seed}.json"
     if path.exists():
         return json.loads(path.read_text())
+    if args.report_only:
+        return None
     probe = TrainConfig(scenario=scenario, env_version=version)
     iterations, rest = divmod(frames, probe.num_envs * probe.num_steps)
     if rest:
@@ -182,13 +187,18 @@ def run_ours(method: str, sparsity: float, scenario: str, version: str, seed: in
     return record
 
 
-def row(scenario: str, name: str, lr: str, entropy: str, runs: list[dict[str, Any]], tuning: str) -> str:
-    """One table row: mean +- 95% CI of the score over seeds, and the run means beside it."""
+def row(scenario: str, name: str, lr: str, entropy: str, found: list[dict[str, Any] | None], tuning: str) -> str:
+    """One table row: mean +- 95% CI of the score over the seeds recorded (of all asked for),
+    and the run means beside it."""
+    runs = [r for r in found if r is not None]
+    seeds = f"{len(runs)}" if len(runs) == len(found) else f"{len(runs)} of {len(found)}"
+    if not runs:
+        return f"| {scenario} | {name} | {lr} | {entropy} | {seeds} | not run yet | | | | {tuning} |"
     scores = np.array([r["score"] for r in runs])
     half = ci95(scores)  # Student t, as the sweeps report (NaN for one seed)
     # a resumed run's time covers only its last part, so it is left out of the time columns
     timed = [r for r in runs if not r.get("resumed")] or runs
-    return (f"| {scenario} | {name} | {lr} | {entropy} | {len(runs)} | {scores.mean():.1%} +- {half:.1%} | "
+    return (f"| {scenario} | {name} | {lr} | {entropy} | {seeds} | {scores.mean():.1%} +- {half:.1%} | "
             f"{np.mean([r['fairness'] for r in runs]):.3f} | {np.mean([r['seconds'] for r in timed]):.0f} s | "
             f"{np.mean([r['agent_steps_per_second'] for r in timed]):,.0f} | {tuning} |")
 
@@ -221,12 +231,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-ours", dest="ours", action="store_false",
                         help="leave out our trainer's rows (dense IAGC and harmonic@0.9, at the same budget and "
                              "seeds, trained under --runs-dir/ours)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="train nothing: the table from the records present (BenchMARL not needed), the "
+                             "missing runs counted in it")
     parser.add_argument("--smoke", action="store_true", help="one tiny run per algorithm, to check the set-up")
     args = parser.parse_args(argv)
-    try:
-        import benchmarl  # noqa: F401
-    except ImportError:
-        parser.error('BenchMARL is not installed: pip install -e ".[benchmarl]"')
+    if not args.report_only:
+        try:
+            import benchmarl  # noqa: F401
+        except ImportError:
+            parser.error('BenchMARL is not installed: pip install -e ".[benchmarl]"')
     torch.set_num_threads(1)
     if args.smoke:
         args.frames, args.tune_frames, args.lrs, args.entropies, args.seeds, args.episodes = 6400, 6400, \
@@ -240,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     report.emit("| scenario | algorithm | lr | entropy | seeds | score (mean +- 95% CI) | fairness | "
                 "wall time per run | agent-steps/s | tuning score |")
     report.emit("|---|---|---|---|---|---|---|---|---|---|")
+    missing = 0
     for scenario in args.scenarios:
         ours = TrainConfig(scenario=scenario, env_version=args.env_version)
         frames = args.frames if args.frames is not None else ours.iterations * ours.num_envs * ours.num_steps
@@ -247,17 +262,29 @@ def main(argv: list[str] | None = None) -> int:
         tune_frames = args.tune_frames if args.tune_frames is not None else max(whole, frames // 3 // whole * whole)
         for algorithm in args.algorithms:
             grid = [(lr, ent) for lr in args.lrs for ent in args.entropies]
-            tried = {setting: run_one(algorithm, scenario, args.env_version, args.seeds[0], *setting, tune_frames,
+            found = {setting: run_one(algorithm, scenario, args.env_version, args.seeds[0], *setting, tune_frames,
                                       args) for setting in grid}
+            tried = {setting: r for setting, r in found.items() if r is not None}
+            missing += len(grid) - len(tried)
+            if len(tried) < len(grid):  # report-only: no best setting before the grid is complete
+                report.emit(f"| {scenario} | {algorithm} | | | | tuning: {len(tried)} of {len(grid)} settings run | "
+                            "| | | |")
+                missing += len(args.seeds)
+                continue
             lr, entropy = max(tried, key=lambda s: tried[s]["score"])
             runs = [run_one(algorithm, scenario, args.env_version, seed, lr, entropy, frames, args)
                     for seed in args.seeds]
+            missing += runs.count(None)
             report.emit(row(scenario, algorithm, f"{lr:g}", f"{entropy:g}", runs, f"{tried[lr, entropy]['score']:.1%}"))
         if args.ours:
             for name, (method, sparsity) in OURS.items():
-                runs = [run_ours(method, sparsity, scenario, args.env_version, seed, frames, args)
-                        for seed in args.seeds]
-                report.emit(row(scenario, name, "defaults", "defaults", runs, "-"))
+                ours_runs = [run_ours(method, sparsity, scenario, args.env_version, seed, frames, args)
+                             for seed in args.seeds]
+                missing += ours_runs.count(None)
+                report.emit(row(scenario, name, "defaults", "defaults", ours_runs, "-"))
+    if missing:
+        report.emit(f"\nIncomplete: {missing} runs have no record yet; the same command without --report-only "
+                    "trains them (the records present are reused).")
     report.save(args.out, "BenchMARL's algorithms on DSA")
     return 0
 

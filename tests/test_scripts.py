@@ -61,3 +61,28 @@ def test_evaluate_dsa_writes_its_table(tmp_path):
     for policy in ("random", "aloha", "adaptive", "probe, central settle", "probe, own settle", "oracle"):
         assert f"    {policy:>18} " in text and f"{policy:>18} " in stdout
     assert "  100.0%" in text.splitlines()[-1]  # the oracle is 100% of itself
+
+
+def test_external_madrl_reports_from_its_records_alone(tmp_path):
+    """--report-only: no training and no BenchMARL; the best tuning setting picks the row, its
+    recorded seeds are averaged, and the missing run is counted."""
+    import json
+
+    records = tmp_path / "records"
+    records.mkdir()
+
+    def record(lr, seed, frames, score):
+        name = f"snr__mappo__lr{lr:g}__ent0__f{frames}__c64x64__s{seed}.json"
+        (records / name).write_text(json.dumps({"score": score, "fairness": 0.5, "seconds": 100.0,
+                                                "agent_steps_per_second": 1000.0}))
+
+    for lr, score in ((5e-5, 0.4), (3e-4, 0.6), (1e-3, 0.5)):  # the tuning grid, at a third of 960k frames
+        record(lr, 1, 320_000, score)
+    record(3e-4, 1, 960_000, 0.62)
+    record(3e-4, 2, 960_000, 0.58)  # seed 3 not run yet
+    out = tmp_path / "table.md"
+    _run("external_madrl.py", "--scenarios", "snr", "--algorithms", "mappo", "--entropies", "0", "--no-ours",
+         "--report-only", "--records", records, "--out", out)
+    table = out.read_text()
+    assert "| snr | mappo | 0.0003 | 0 | 2 of 3 | 60.0% +- 25.4% | 0.500 | 100 s | 1,000 | 60.0% |" in table
+    assert "Incomplete: 1 runs have no record yet" in table
