@@ -94,18 +94,25 @@ def reference_score(version: str, scenario: str, episodes: int, seed: int) -> fl
     return evaluate(reference_policy(env), env, episodes, seed=seed).mean(score_metric(env))
 
 
+def record_path(args: argparse.Namespace, name: str) -> Path:
+    """Where a run's JSON result lives: ``--records`` (default: ``--runs-dir``)."""
+    return (args.records or args.runs_dir) / f"{name}.json"
+
+
+def load_record(path: Path) -> dict[str, Any] | None:
+    """A stored result, or None where the run has none yet."""
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, entropy: float, frames: int,
             args: argparse.Namespace) -> dict[str, Any] | None:
     """Train one BenchMARL experiment (its folder under ``--runs-dir``) and evaluate it; the
     result is stored as JSON under ``--records`` (default: ``--runs-dir``); with ``--report-only``
     a run without a record is None."""
     cells = "x".join(map(str, args.cells))
-    records = args.records or args.runs_dir
-    path = records / f"{scenario}__{algorithm}__lr{lr:g}__ent{entropy:g}__f{frames}__c{cells}__s{seed}.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    if args.report_only:
-        return None
+    path = record_path(args, f"{scenario}__{algorithm}__lr{lr:g}__ent{entropy:g}__f{frames}__c{cells}__s{seed}")
+    if path.exists() or args.report_only:
+        return load_record(path)
     from benchmarl.experiment import Experiment, ExperimentConfig
     from benchmarl.models.mlp import MlpConfig
 
@@ -145,7 +152,7 @@ def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, e
               "score": result.mean(metric) / reference_score(version, scenario, args.episodes, args.eval_seed),
               "utility": result.mean(),
               "fairness": result.mean("fairness")}
-    records.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=1))
     return record
 
@@ -158,12 +165,9 @@ def run_ours(method: str, sparsity: float, scenario: str, version: str, seed: in
     from marl_prune.experiments.runs import run_or_resume
     from marl_prune.learner.run_folder import RunFolder
 
-    records = args.records or args.runs_dir
-    path = records / f"{scenario}__ours-{method}{sparsity:g}__f{frames}__s{seed}.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    if args.report_only:
-        return None
+    path = record_path(args, f"{scenario}__ours-{method}{sparsity:g}__f{frames}__s{seed}")
+    if path.exists() or args.report_only:
+        return load_record(path)
     probe = TrainConfig(scenario=scenario, env_version=version)
     iterations, rest = divmod(frames, probe.num_envs * probe.num_steps)
     if rest:
@@ -182,7 +186,7 @@ def run_ours(method: str, sparsity: float, scenario: str, version: str, seed: in
               "agent_steps_per_second": frames * env.n_users / seconds,
               "score": result.metrics["eval/score_vs_reference"], "utility": result.metrics["eval/utility"],
               "fairness": result.metrics["eval/fairness"]}
-    records.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=1))
     return record
 
