@@ -136,19 +136,19 @@ def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, e
     config.checkpoint_at_end = False
     args.runs_dir.mkdir(parents=True, exist_ok=True)
     config.save_folder = str(args.runs_dir.resolve())
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     model = MlpConfig.get_from_yaml()
     model.num_cells = list(args.cells)
     experiment = Experiment(task=dsa_task(scenario, env_version=version), algorithm_config=algorithm_config(
         algorithm, entropy), model_config=model, critic_model_config=copy.deepcopy(model), seed=seed, config=config)
     experiment.run()
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     env = make_env_config(version, scenario)
     result = evaluate(BenchmarlPolicy(experiment.policy), env, args.episodes, seed=args.eval_seed)
     metric = score_metric(env)
     record = {"algorithm": algorithm, "scenario": scenario, "env_version": version, "seed": seed, "lr": lr,
               "entropy": entropy, "frames": frames, "cells": list(args.cells), "seconds": seconds,
-              "agent_steps_per_second": frames * env.n_users / seconds,
+              "cpu_seconds": cpu_seconds, "agent_steps_per_second": frames * env.n_users / cpu_seconds,
               "score": result.mean(metric) / reference_score(version, scenario, args.episodes, args.eval_seed),
               "utility": result.mean(),
               "fairness": result.mean("fairness")}
@@ -177,13 +177,13 @@ def run_ours(method: str, sparsity: float, scenario: str, version: str, seed: in
             "eval_seed": args.eval_seed, "eval_every": 0, "eval_greedy": True}  # greedy, as BenchMARL's
     config = expand([scenario], [method], [sparsity], [seed], str(args.runs_dir / "ours"), base)[0]
     resumed = RunFolder.of(config).claim(config) != "new"
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     result = run_or_resume(config)
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     env = make_env_config(version, scenario)
     record = {"algorithm": f"ours-{method}", "final_sparsity": sparsity, "scenario": scenario, "env_version": version,
-              "seed": seed, "frames": frames, "seconds": seconds, "resumed": resumed,
-              "agent_steps_per_second": frames * env.n_users / seconds,
+              "seed": seed, "frames": frames, "seconds": seconds, "cpu_seconds": cpu_seconds, "resumed": resumed,
+              "agent_steps_per_second": frames * env.n_users / cpu_seconds,
               "score": result.metrics["eval/score_vs_reference"], "utility": result.metrics["eval/utility"],
               "fairness": result.metrics["eval/fairness"]}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -200,11 +200,14 @@ def row(scenario: str, name: str, lr: str, entropy: str, found: list[dict[str, A
         return f"| {scenario} | {name} | {lr} | {entropy} | {seeds} | not run yet | | | | {tuning} |"
     scores = np.array([r["score"] for r in runs])
     half = ci95(scores)  # Student t, as the sweeps report (NaN for one seed)
-    # a resumed run's time covers only its last part, so it is left out of the time columns
+    # a resumed run's time covers only its last part, so it is left out of the time columns;
+    # agent-steps/s are per CPU second where CPU time was recorded, per wall second before
     timed = [r for r in runs if not r.get("resumed")] or runs
+    mark = "*" if any("cpu_seconds" not in r for r in timed) else ""
+    seconds = np.mean([r.get("cpu_seconds", r["seconds"]) for r in timed])
     return (f"| {scenario} | {name} | {lr} | {entropy} | {seeds} | {scores.mean():.1%} +- {half:.1%} | "
-            f"{np.mean([r['fairness'] for r in runs]):.3f} | {np.mean([r['seconds'] for r in timed]):.0f} s | "
-            f"{np.mean([r['agent_steps_per_second'] for r in timed]):,.0f} | {tuning} |")
+            f"{np.mean([r['fairness'] for r in runs]):.3f} | {seconds:.0f} s{mark} | "
+            f"{np.mean([r['agent_steps_per_second'] for r in timed]):,.0f}{mark} | {tuning} |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,8 +258,11 @@ def main(argv: list[str] | None = None) -> int:
                 "trains every seed at the full budget."
                 + (" Our rows: the trainer's defaults, greedy evaluation on the same episodes." if args.ours else "")
                 + "\n")
+    report.emit("Time: the CPU seconds of a run (torch on one thread), which other jobs on the machine do not "
+                "stretch as they do its wall time; * marks rows with a run recorded before CPU time was kept, "
+                "whose wall time stands in (on a shared machine, so slower).\n")
     report.emit("| scenario | algorithm | lr | entropy | seeds | score (mean +- 95% CI) | fairness | "
-                "wall time per run | agent-steps/s | tuning score |")
+                "time per run | agent-steps/s | tuning score |")
     report.emit("|---|---|---|---|---|---|---|---|---|---|")
     missing = 0
     for scenario in args.scenarios:

@@ -50,5 +50,6 @@ def test_smoke_run_trains_and_scores_on_our_episodes(tmp_path):
     assert "| basic | dense IAGC (ours) | defaults | defaults | 1 |" in out.read_text()
     ours = json.loads((tmp_path / "runs" / "basic__ours-harmonic0.9__f6400__s1.json").read_text())
     assert ours["frames"] == 6400 and ours["final_sparsity"] == 0.9 and not ours["resumed"]
+    assert 0 < ours["cpu_seconds"] and ours["agent_steps_per_second"] == pytest.approx(6400 * 4 / ours["cpu_seconds"])
     config = json.loads((tmp_path / "runs" / "ours" / "basic__harmonic__sf0.9__s1" / "config.json").read_text())
     assert config["iterations"] == 2 and config["eval_greedy"] is True

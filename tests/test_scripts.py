@@ -84,5 +84,5 @@ def test_external_madrl_reports_from_its_records_alone(tmp_path):
     _run("external_madrl.py", "--scenarios", "snr", "--algorithms", "mappo", "--entropies", "0", "--no-ours",
          "--report-only", "--records", records, "--out", out)
     table = out.read_text()
-    assert "| snr | mappo | 0.0003 | 0 | 2 of 3 | 60.0% +- 25.4% | 0.500 | 100 s | 1,000 | 60.0% |" in table
+    assert "| snr | mappo | 0.0003 | 0 | 2 of 3 | 60.0% +- 25.4% | 0.500 | 100 s* | 1,000* | 60.0% |" in table
     assert "Incomplete: 1 runs have no record yet" in table
