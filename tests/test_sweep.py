@@ -6,12 +6,11 @@ import json
 import pytest
 
 from marl_prune.experiments import plots
-from marl_prune.experiments.backends import run_local, run_ray
+from marl_prune.experiments.backends import Backend, SweepIncomplete, run_local, run_ray
 from marl_prune.experiments.grid import coordinates, expand
 from marl_prune.experiments.report import _evaluation_setups, baseline_fractions, relative_means, write_tables
 from marl_prune.experiments.stats import aggregate
 from marl_prune.learner.config import TrainConfig, load_run_config
-from marl_prune.learner.run_folder import RunConflict
 from marl_prune.learner.runs import CHECKPOINT
 
 TINY = {"iterations": 2, "num_envs": 4, "num_steps": 20, "bptt_chunk": 10, "hidden_size": 16,
@@ -107,13 +106,64 @@ def test_sweep_reruns_a_changed_run_and_reuses_an_unchanged_one(tmp_path):
     first = run_local(configs, workers=1)
     stamps = {c.run_name: (tmp_path / c.run_name / "metrics.json").stat().st_mtime_ns for c in configs}
     changed = [configs[0], dataclasses.replace(configs[1], iterations=3)]
-    with pytest.raises(RunConflict, match=r"linear__sf0.75__s1 holds another config \(iterations: 2 -> 3\)"):
+    with pytest.raises(SweepIncomplete, match=r"linear__sf0.75__s1 holds another config \(iterations: 2 -> 3\)") as e:
         run_local(changed, workers=1)
+    assert [r["run_dir"] for r in e.value.records] == [first[0]["run_dir"]]  # the unchanged run still reported
     second = run_local(changed, workers=1, overwrite=True)
     assert second[0] == first[0] and (tmp_path / configs[0].run_name / "metrics.json").stat().st_mtime_ns == \
         stamps[configs[0].run_name]  # reused
     assert second[1]["global_step"] == first[1]["global_step"] * 3 // 2  # rerun with 3 iterations
     assert load_run_config(second[1]["run_dir"]).iterations == 3
+
+
+def test_a_sweep_goes_on_past_a_busy_and_a_failed_run_and_names_them(tmp_path, capfd):
+    import os
+    import socket
+
+    configs = expand(["basic"], ["dense", "linear", "polynomial"], [0.75], [1], str(tmp_path), TINY)
+    busy, broken = (tmp_path / c.run_name for c in configs[:2])
+    busy.mkdir()
+    (busy / ".lock").write_text(f"{os.getpid()}@{socket.gethostname()}")  # a live process owns it
+    broken.mkdir()
+    (broken / "stray.txt").write_text("not a run")  # files but no config.json
+    with pytest.raises(SweepIncomplete) as e:
+        run_local(configs, workers=1)
+    assert [r["method"] for r in e.value.records] == ["polynomial"]  # the third run trained all the same
+    assert e.value.problems[0].startswith(f"skipped {busy}: RunInUse: run folder {busy} is in use by process")
+    assert e.value.problems[1] == (f"failed {broken}: ValueError: {broken} is not a run folder (it has files but "
+                                   "no config.json): choose another run name")
+    err = capfd.readouterr().err
+    assert "sweep: 3/3 ended (1 trained, 0 reused, 1 skipped, 1 failed), 0 running; ETA 0s" in err
+    # run again once the owner is gone and the stray file removed: the trained run is reused
+    (busy / ".lock").unlink()
+    (broken / "stray.txt").unlink()
+    records = run_local(configs, workers=1)
+    assert [r["method"] for r in records] == ["dense", "linear", "polynomial"]
+    assert "sweep: 3/3 ended (2 trained, 1 reused, 0 skipped, 0 failed), 0 running; ETA 0s" in capfd.readouterr().err
+
+
+def test_sweep_report_names_the_runs_that_did_not_finish(tmp_path):
+    from marl_prune.experiments.report import run_and_report
+
+    configs = expand(["basic"], ["dense", "linear"], [0.75], [1], str(tmp_path / "runs"), TINY)
+    broken = tmp_path / "runs" / configs[1].run_name
+    broken.mkdir(parents=True)
+    (broken / "stray.txt").write_text("not a run")
+    with pytest.raises(SweepIncomplete, match="1 of 2 runs did not finish"):
+        run_and_report(configs, Backend(workers=1), tmp_path / "out", "t")
+    readme = (tmp_path / "out" / "README.md").read_text()
+    assert "**Incomplete:** 1 of 2 runs did not finish" in readme and f"- failed {broken}: ValueError" in readme
+    assert "| basic | dense |" in readme
+
+
+def test_training_progress_shows_the_time_left(capfd):
+    from marl_prune.learner.runs import Progress, duration
+
+    assert [duration(s) for s in (5, 65, 3725)] == ["5s", "1m05s", "1h02m"]
+    progress = Progress(10, start=4)  # a run resumed at iteration 4
+    progress.start -= 20.0  # 2 iterations done in 20 s: 10 s each, 4 left
+    progress.update(6, 1000.0, 1.0, 0.5)
+    assert "20s elapsed, ETA 40s" in capfd.readouterr().err
 
 
 def test_a_damaged_metrics_file_is_named_and_the_run_evaluated_again(tmp_path, capfd):
@@ -129,7 +179,6 @@ def test_a_damaged_metrics_file_is_named_and_the_run_evaluated_again(tmp_path, c
 def test_report_without_matplotlib_skips_the_plots_and_keeps_the_tables(tmp_path, monkeypatch):
     import importlib.util
 
-    from marl_prune.experiments.backends import Backend
     from marl_prune.experiments.report import run_and_report
 
     find_spec = importlib.util.find_spec

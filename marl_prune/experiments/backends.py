@@ -1,13 +1,20 @@
 """Where the runs of a sweep execute: local processes (the default) or Ray Tune trials on a
 cluster (``pip install -e ".[ray]"``). Either way every run writes its own folder, and a
-finished run is only read, so a sweep run again resumes it."""
+finished run is only read, so a sweep run again resumes it.
+
+Locally, a run that fails or that another live process is training does not stop the others:
+a status line after every run counts them, with the time left, and at the end
+:class:`SweepIncomplete` names each one that did not finish (its folder and last error line),
+with the records of those that did."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
+import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +22,8 @@ from typing import Any
 from marl_prune.experiments.grid import coordinates
 from marl_prune.experiments.runs import run_or_resume
 from marl_prune.learner.config import TrainConfig
+from marl_prune.learner.run_folder import RunFolder, RunInUse
+from marl_prune.learner.runs import duration
 
 
 def run_one(config: TrainConfig | dict[str, Any], overwrite: bool = False) -> dict[str, Any]:
@@ -73,12 +82,83 @@ class Backend:
         return run_local(configs, self.workers, self.overwrite)
 
 
+class SweepIncomplete(ValueError):
+    """Some runs of a sweep did not finish; ``records`` holds those that did (in sweep order)."""
+
+    def __init__(self, records: list[dict[str, Any]], problems: list[str], total: int):
+        self.records, self.problems = records, problems
+        super().__init__(f"{len(problems)} of {total} runs did not finish:\n  " + "\n  ".join(problems)
+                         + "\nrun the same command again to retry them (finished runs are only read)")
+
+
+class SweepStatus:
+    """Counts a sweep's runs as they end and prints one status line per run to ``stream``:
+    trained now or reused (finished before), running, skipped (another process is training
+    it), failed, and the time left at the pace of the runs trained so far."""
+
+    def __init__(self, configs: Sequence[TrainConfig], workers: int, stream: Any = None):
+        self.total, self.workers, self.stream = len(configs), workers, stream or sys.stderr
+        self.finished_before = [_finished(c) for c in configs]
+        self.to_train = self.finished_before.count(False)
+        self.trained = self.reused = 0
+        self.problems: list[str] = []
+        self.start = time.perf_counter()
+
+    def ended(self, index: int, config: TrainConfig, error: BaseException | None = None) -> None:
+        self.to_train -= not self.finished_before[index]
+        if error is None and self.finished_before[index]:
+            self.reused += 1
+        elif error is None:
+            self.trained += 1
+        else:
+            verb = "skipped" if isinstance(error, RunInUse) else "failed"
+            last_line = (str(error).strip().splitlines() or [""])[-1]
+            self.problems.append(f"{verb} {Path(config.runs_dir) / config.run_name}: {type(error).__name__}: "
+                                 f"{last_line}")
+            print(f"sweep: {self.problems[-1]}", file=self.stream, flush=True)
+        ended = self.trained + self.reused + len(self.problems)
+        # the pace of the runs trained so far, over every worker, for the runs still to train
+        left = "ETA " + duration((time.perf_counter() - self.start) / self.trained * self.to_train) \
+            if self.trained else "ETA after the first trained run"
+        skipped = sum(p.startswith("skipped") for p in self.problems)
+        print(f"sweep: {ended}/{self.total} ended ({self.trained} trained, {self.reused} reused, {skipped} skipped, "
+              f"{len(self.problems) - skipped} failed), {min(self.workers, self.total - ended)} running; {left}",
+              file=self.stream, flush=True)
+
+
+def _finished(config: TrainConfig) -> bool:
+    try:
+        return RunFolder.of(config).stage() == "finished"
+    except ValueError:  # not a run folder: the run itself will say so
+        return False
+
+
 def run_local(configs: Sequence[TrainConfig], workers: int = 2, overwrite: bool = False) -> list[dict[str, Any]]:
-    """Run every config in ``workers`` processes (finished runs are only read)."""
+    """Run every config in ``workers`` processes (finished runs are only read); the records in
+    sweep order, or :class:`SweepIncomplete` once every run has ended, if any did not finish."""
+    status = SweepStatus(configs, workers)
+    records: list[dict[str, Any] | None] = [None] * len(configs)
     if workers <= 1:
-        return [run_one(c, overwrite) for c in configs]
-    with ProcessPoolExecutor(workers) as pool:
-        return list(pool.map(run_one, [dataclasses.asdict(c) for c in configs], [overwrite] * len(configs)))
+        for i, config in enumerate(configs):
+            try:
+                records[i] = run_one(config, overwrite)
+            except Exception as e:  # noqa: BLE001 - reported, and the sweep goes on
+                status.ended(i, config, e)
+            else:
+                status.ended(i, config)
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            futures = {pool.submit(run_one, dataclasses.asdict(c), overwrite): i for i, c in enumerate(configs)}
+            for future in as_completed(futures):
+                i = futures[future]
+                error = future.exception()
+                if error is None:
+                    records[i] = future.result()
+                status.ended(i, configs[i], error)
+    done = [r for r in records if r is not None]
+    if status.problems:
+        raise SweepIncomplete(done, status.problems, len(configs))
+    return done
 
 
 def run_ray(configs: Sequence[TrainConfig], address: str | None = None, cpus_per_trial: float = 1.0,

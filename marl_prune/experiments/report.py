@@ -14,7 +14,7 @@ from typing import Any
 from envs.dsa import evaluate
 from envs.dsa.references import conventional_policies, score_metric
 from marl_prune.experiments import plots
-from marl_prune.experiments.backends import Backend
+from marl_prune.experiments.backends import Backend, SweepIncomplete
 from marl_prune.experiments.stats import SIDE_METRICS, aggregate
 from marl_prune.learner.config import TrainConfig
 from marl_prune.learner.evaluation import reference_result
@@ -109,10 +109,19 @@ def run_and_report(configs: Sequence[TrainConfig], backend: Backend, out: Path, 
     baselines)`` adds Markdown to the README (baselines: scenario -> conventional baseline ->
     fraction of the oracle)."""
     setups = _evaluation_setups(configs)
-    records = backend.run(configs)
+    try:
+        records = backend.run(configs)
+        incomplete = None
+    except SweepIncomplete as e:  # report what finished, name what did not, then fail
+        records, incomplete = e.records, e
+    if not records:
+        raise incomplete or ValueError("the sweep has no runs")
     rows = aggregate(records)
     write_tables(rows, out, relative_to=relative_to)
     report = Report()
+    if incomplete is not None:
+        report.emit(f"**Incomplete:** {len(incomplete.problems)} of {len(configs)} runs did not finish, and the "
+                    "tables leave them out:\n\n" + "\n".join(f"- {p}" for p in incomplete.problems) + "\n")
     report.emit(f"{len(records)} runs; evaluation score (the utility; on v1 `fair` the geometric mean throughput) "
                 "as a fraction of the centralised reference's (v0: the genie oracle), mean +- 95% CI (Student t "
                 "over seeds); the side columns are the means of the runs' own evaluation.\n")
@@ -135,6 +144,8 @@ def run_and_report(configs: Sequence[TrainConfig], backend: Backend, out: Path, 
     if sections is not None:
         report.emit("\n" + sections(records, baselines))
     report.save(out / "README.md", title)
+    if incomplete is not None:
+        raise incomplete
     return records
 
 

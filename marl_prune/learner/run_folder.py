@@ -53,6 +53,10 @@ class RunConflict(ValueError):
     """The folder holds a different config, or a stage that forbids what was asked."""
 
 
+class RunInUse(RunConflict):
+    """Another live process owns the folder (it is training that run now)."""
+
+
 class RunFolder:
     """The folder of one run (it need not exist yet)."""
 
@@ -157,7 +161,7 @@ class RunFolder:
             except FileExistsError:
                 owner = path.read_text().strip() if path.exists() else ""
                 if _alive(owner):
-                    raise RunConflict(f"run folder {self.path} is in use by process {owner}; "
+                    raise RunInUse(f"run folder {self.path} is in use by process {owner}; "
                                       f"wait for it, or delete {path} if that process is gone") from None
                 print(f"note: taking over the lock of {self.path} from process {owner or '?'}, which is gone",
                       file=sys.stderr)

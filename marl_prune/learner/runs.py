@@ -106,11 +106,23 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-class Progress:
-    """A one-line progress display on stderr (a line every 5% when not a terminal)."""
+def duration(seconds: float) -> str:
+    """``42s``, ``12m05s`` or ``1h05m``: a time span as a progress line shows it."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
-    def __init__(self, total: int, enabled: bool = True):
-        self.total, self.enabled = total, enabled
+
+class Progress:
+    """A one-line progress display on stderr (a line every 5% when not a terminal), with the
+    time left at the pace of the iterations done in this process (``start``: the iteration a
+    resumed run starts from)."""
+
+    def __init__(self, total: int, enabled: bool = True, start: int = 0):
+        self.total, self.enabled, self.first = total, enabled, start
         self.tty = sys.stderr.isatty()
         self.every = max(1, total // 20)
         self.start = time.perf_counter()
@@ -119,8 +131,9 @@ class Progress:
         if not self.enabled or (not self.tty and done % self.every and done != self.total):
             return
         elapsed = time.perf_counter() - self.start
+        left = elapsed / max(done - self.first, 1) * (self.total - done)
         line = (f"iter {done}/{self.total} | {sps:,.0f} agent-steps/s | utility {utility:.3f} "
-                f"({vs_oracle:.0%} of oracle) | {elapsed:.0f}s")
+                f"({vs_oracle:.0%} of oracle) | {duration(elapsed)} elapsed, ETA {duration(left)}")
         print(("\r" + line) if self.tty else line, end="" if self.tty else "\n", file=sys.stderr, flush=True)
 
     def close(self) -> None:
