@@ -55,13 +55,16 @@ FRAMES_PER_BATCH = 32 * 100
 
 
 class BenchmarlPolicy:
-    """A trained BenchMARL policy as an :class:`envs.dsa.DSAPolicy`: greedy (the mode of its
-    action distribution), on our evaluation episodes."""
+    """A trained BenchMARL policy as an :class:`envs.dsa.DSAPolicy`, on our evaluation
+    episodes: greedy (the mode of its action distribution) or sampled (torch's generator
+    seeded from the evaluation's policy stream, so an evaluation repeats)."""
 
-    def __init__(self, policy: Any):
-        self.policy = policy
+    def __init__(self, policy: Any, sampled: bool = False):
+        self.policy, self.sampled = policy, sampled
 
     def initial_state(self, core: Any, rng: np.random.Generator) -> None:
+        if self.sampled:
+            torch.manual_seed(int(rng.integers(2**31)))
         return None
 
     @torch.no_grad()
@@ -72,7 +75,7 @@ class BenchmarlPolicy:
         B, N = obs.shape[:2]
         td = TensorDict({GROUP: TensorDict({"observation": torch.as_tensor(obs)}, batch_size=(B, N))},
                         batch_size=(B,))
-        with set_exploration_type(ExplorationType.DETERMINISTIC):
+        with set_exploration_type(ExplorationType.RANDOM if self.sampled else ExplorationType.DETERMINISTIC):
             actions = self.policy(td)[GROUP, "action"]
         return actions.reshape(B, N).cpu().numpy().astype(np.int64), None
 
@@ -110,7 +113,8 @@ def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, e
     result is stored as JSON under ``--records`` (default: ``--runs-dir``); with ``--report-only``
     a run without a record is None."""
     cells = "x".join(map(str, args.cells))
-    path = record_path(args, f"{scenario}__{algorithm}__lr{lr:g}__ent{entropy:g}__f{frames}__c{cells}__s{seed}")
+    path = record_path(args, f"{scenario}__{algorithm}__lr{lr:g}__ent{entropy:g}__f{frames}__c{cells}__s{seed}"
+                             + ("__sampled" if args.sampled else ""))
     if path.exists() or args.report_only:
         return load_record(path)
     from benchmarl.experiment import Experiment, ExperimentConfig
@@ -144,11 +148,12 @@ def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, e
     experiment.run()
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     env = make_env_config(version, scenario)
-    result = evaluate(BenchmarlPolicy(experiment.policy), env, args.episodes, seed=args.eval_seed)
+    result = evaluate(BenchmarlPolicy(experiment.policy, args.sampled), env, args.episodes, seed=args.eval_seed)
     metric = score_metric(env)
     record = {"algorithm": algorithm, "scenario": scenario, "env_version": version, "seed": seed, "lr": lr,
-              "entropy": entropy, "frames": frames, "cells": list(args.cells), "seconds": seconds,
-              "cpu_seconds": cpu_seconds, "agent_steps_per_second": frames * env.n_users / cpu_seconds,
+              "entropy": entropy, "frames": frames, "cells": list(args.cells), "sampled": args.sampled,
+              "seconds": seconds, "cpu_seconds": cpu_seconds,
+              "agent_steps_per_second": frames * env.n_users / cpu_seconds,
               "score": result.mean(metric) / reference_score(version, scenario, args.episodes, args.eval_seed),
               "utility": result.mean(),
               "fairness": result.mean("fairness")}
@@ -165,7 +170,8 @@ def run_ours(method: str, sparsity: float, scenario: str, version: str, seed: in
     from marl_prune.experiments.runs import run_or_resume
     from marl_prune.learner.run_folder import RunFolder
 
-    path = record_path(args, f"{scenario}__ours-{method}{sparsity:g}__f{frames}__s{seed}")
+    path = record_path(args, f"{scenario}__ours-{method}{sparsity:g}__f{frames}__s{seed}"
+                             + ("__sampled" if args.sampled else ""))
     if path.exists() or args.report_only:
         return load_record(path)
     probe = TrainConfig(scenario=scenario, env_version=version)
@@ -174,7 +180,7 @@ def run_ours(method: str, sparsity: float, scenario: str, version: str, seed: in
         raise ValueError(f"{frames} frames is not a whole number of our iterations ({probe.num_envs} x "
                          f"{probe.num_steps} slots)")
     base = {"env_version": version, "iterations": iterations, "eval_episodes": args.episodes,
-            "eval_seed": args.eval_seed, "eval_every": 0, "eval_greedy": True}  # greedy, as BenchMARL's
+            "eval_seed": args.eval_seed, "eval_every": 0, "eval_greedy": not args.sampled}  # as BenchMARL's
     config = expand([scenario], [method], [sparsity], [seed], str(args.runs_dir / "ours"), base)[0]
     resumed = RunFolder.of(config).claim(config) != "new"
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -182,7 +188,8 @@ def run_ours(method: str, sparsity: float, scenario: str, version: str, seed: in
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     env = make_env_config(version, scenario)
     record = {"algorithm": f"ours-{method}", "final_sparsity": sparsity, "scenario": scenario, "env_version": version,
-              "seed": seed, "frames": frames, "seconds": seconds, "cpu_seconds": cpu_seconds, "resumed": resumed,
+              "seed": seed, "frames": frames, "sampled": args.sampled, "seconds": seconds, "cpu_seconds": cpu_seconds,
+              "resumed": resumed,
               "agent_steps_per_second": frames * env.n_users / cpu_seconds,
               "score": result.metrics["eval/score_vs_reference"], "utility": result.metrics["eval/utility"],
               "fairness": result.metrics["eval/fairness"]}
@@ -238,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-ours", dest="ours", action="store_false",
                         help="leave out our trainer's rows (dense IAGC and harmonic@0.9, at the same budget and "
                              "seeds, trained under --runs-dir/ours)")
+    parser.add_argument("--sampled", action=argparse.BooleanOptionalAction, default=None,
+                        help="evaluate every team on sampled actions, not greedy ones (default: sampled on v1, as "
+                             "the v1 table; greedy on v0)")
     parser.add_argument("--report-only", action="store_true",
                         help="train nothing: the table from the records present (BenchMARL not needed), the "
                              "missing runs counted in it")
@@ -249,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError:
             parser.error('BenchMARL is not installed: pip install -e ".[benchmarl]"')
     torch.set_num_threads(1)
+    if args.sampled is None:
+        args.sampled = args.env_version == "v1"
     if args.smoke:
         args.frames, args.tune_frames, args.lrs, args.entropies, args.seeds, args.episodes = 6400, 6400, \
             args.lrs[:1], [0.0], [1], 4
@@ -256,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     report.emit(f"BenchMARL MLPs {' x '.join(map(str, args.cells))}; tuning grid lr {args.lrs} x entropy "
                 f"{args.entropies} on seed {args.seeds[0]}, each at the tuning budget; the best (by score) then "
                 "trains every seed at the full budget."
-                + (" Our rows: the trainer's defaults, greedy evaluation on the same episodes." if args.ours else "")
+                + f" Every team is evaluated on {'sampled' if args.sampled else 'greedy'} actions."
+                + (" Our rows: the trainer's defaults, on the same episodes." if args.ours else "")
                 + "\n")
     report.emit("Time: the CPU seconds of a run (torch on one thread), which other jobs on the machine do not "
                 "stretch as they do its wall time; * marks rows with a run recorded before CPU time was kept, "
