@@ -92,9 +92,10 @@ class SweepIncomplete(ValueError):
 
 
 class SweepStatus:
-    """Counts a sweep's runs as they end and prints one status line per run to ``stream``:
-    trained now or reused (finished before), running, skipped (another process is training
-    it), failed, and the time left at the pace of the runs trained so far."""
+    """Counts a sweep's runs as they end: trained now or reused (finished before), running,
+    skipped (another process is training it) and failed, with the time left at the pace of the
+    runs trained so far, in a status line to ``stream`` after every run that trained or did not
+    finish, and after the last."""
 
     def __init__(self, configs: Sequence[TrainConfig], workers: int, stream: Any = None):
         self.total, self.workers, self.stream = len(configs), workers, stream or sys.stderr
@@ -117,6 +118,8 @@ class SweepStatus:
                                  f"{last_line}")
             print(f"sweep: {self.problems[-1]}", file=self.stream, flush=True)
         ended = self.trained + self.reused + len(self.problems)
+        if self.finished_before[index] and error is None and ended < self.total:
+            return  # a run only read: no news until the next one that trains, fails or ends the sweep
         # the pace of the runs trained so far, over every worker, for the runs still to train
         left = "ETA " + duration((time.perf_counter() - self.start) / self.trained * self.to_train) \
             if self.trained else "ETA after the first trained run"
