@@ -87,8 +87,8 @@ class SweepIncomplete(ValueError):
 
     def __init__(self, records: list[dict[str, Any]], problems: list[str], total: int):
         self.records, self.problems = records, problems
-        super().__init__(f"{len(problems)} of {total} runs did not finish:\n  " + "\n  ".join(problems)
-                         + "\nrun the same command again to retry them (finished runs are only read)")
+        super().__init__(f"{len(problems)} of {total} runs did not finish (run the same command again to retry "
+                         "them; finished runs are only read):\n  " + "\n  ".join(problems))
 
 
 class SweepStatus:
