@@ -98,8 +98,16 @@ def reference_score(version: str, scenario: str, episodes: int, seed: int) -> fl
 
 
 def record_path(args: argparse.Namespace, name: str) -> Path:
-    """Where a run's JSON result lives: ``--records`` (default: ``--runs-dir``)."""
-    return (args.records or args.runs_dir) / f"{name}.json"
+    """Where a run's JSON result lives: ``--records`` (default: ``--runs-dir``); a sampled
+    evaluation's is named apart."""
+    return (args.records or args.runs_dir) / f"{name}{'__sampled' if args.sampled else ''}.json"
+
+
+def save_record(path: Path, record: dict[str, Any]) -> dict[str, Any]:
+    """Store a run's result as JSON at ``path``; returns it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1))
+    return record
 
 
 def load_record(path: Path) -> dict[str, Any] | None:
@@ -113,8 +121,7 @@ def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, e
     result is stored as JSON under ``--records`` (default: ``--runs-dir``); with ``--report-only``
     a run without a record is None."""
     cells = "x".join(map(str, args.cells))
-    path = record_path(args, f"{scenario}__{algorithm}__lr{lr:g}__ent{entropy:g}__f{frames}__c{cells}__s{seed}"
-                             + ("__sampled" if args.sampled else ""))
+    path = record_path(args, f"{scenario}__{algorithm}__lr{lr:g}__ent{entropy:g}__f{frames}__c{cells}__s{seed}")
     if path.exists() or args.report_only:
         return load_record(path)
     from benchmarl.experiment import Experiment, ExperimentConfig
@@ -157,9 +164,7 @@ def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, e
               "score": result.mean(metric) / reference_score(version, scenario, args.episodes, args.eval_seed),
               "utility": result.mean(),
               "fairness": result.mean("fairness")}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=1))
-    return record
+    return save_record(path, record)
 
 
 def run_ours(method: str, sparsity: float, scenario: str, version: str, seed: int, frames: int,
@@ -170,8 +175,7 @@ def run_ours(method: str, sparsity: float, scenario: str, version: str, seed: in
     from marl_prune.experiments.runs import run_or_resume
     from marl_prune.learner.run_folder import RunFolder
 
-    path = record_path(args, f"{scenario}__ours-{method}{sparsity:g}__f{frames}__s{seed}"
-                             + ("__sampled" if args.sampled else ""))
+    path = record_path(args, f"{scenario}__ours-{method}{sparsity:g}__f{frames}__s{seed}")
     if path.exists() or args.report_only:
         return load_record(path)
     probe = TrainConfig(scenario=scenario, env_version=version)
@@ -193,9 +197,7 @@ def run_ours(method: str, sparsity: float, scenario: str, version: str, seed: in
               "agent_steps_per_second": frames * env.n_users / cpu_seconds,
               "score": result.metrics["eval/score_vs_reference"], "utility": result.metrics["eval/utility"],
               "fairness": result.metrics["eval/fairness"]}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=1))
-    return record
+    return save_record(path, record)
 
 
 def row(scenario: str, name: str, lr: str, entropy: str, found: list[dict[str, Any] | None], tuning: str) -> str:

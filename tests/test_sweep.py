@@ -160,7 +160,7 @@ def test_training_progress_shows_the_time_left(capfd):
     from marl_prune.learner.runs import Progress, duration
 
     assert [duration(s) for s in (5, 65, 3725)] == ["5s", "1m05s", "1h02m"]
-    progress = Progress(10, start=4)  # a run resumed at iteration 4
+    progress = Progress(10, first=4)  # a run resumed at iteration 4
     progress.start -= 20.0  # 2 iterations done in 20 s: 10 s each, 4 left
     progress.update(6, 1000.0, 1.0, 0.5)
     assert "20s elapsed, ETA 40s" in capfd.readouterr().err

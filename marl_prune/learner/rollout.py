@@ -89,8 +89,9 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
     ends: dict[str, list[float]] = {m: [] for m in core.episode_metrics}
     env_seconds = 0.0
     throughput = np.zeros((T, B, core.n_users)) if ts.config.welfare == "log" else None
-    partner = np.zeros((T, B, core.n_users), dtype=np.int64) if throughput is not None and difference else None
-    alone = np.zeros((T, B, core.n_users)) if partner is not None else None
+    # welfare=log with difference credit: each slot's spoiled partners and lone throughputs
+    spoils = (np.zeros((T, B, core.n_users), dtype=np.int64), np.zeros((T, B, core.n_users))) \
+        if throughput is not None and difference else None
     for t in range(T):
         obs = torch.as_tensor(ts.next_obs, device=device)
         state = torch.as_tensor(core.state(), device=device)
@@ -110,8 +111,8 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
         env_seconds += time.perf_counter() - started
         if throughput is not None:  # welfare=log: the rewards are set after the loop
             throughput[t] = info["throughput"]
-            if partner is not None and alone is not None:
-                partner[t], alone[t] = core.spoiled_partners()
+            if spoils is not None:
+                spoils[0][t], spoils[1][t] = core.spoiled_partners()
         elif difference:
             buf.rewards[t] = torch.as_tensor(core.difference_rewards(), dtype=torch.float32, device=device)
         else:
@@ -128,8 +129,8 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
                 ts, torch.as_tensor(ts.next_obs, device=device), torch.as_tensor(core.state(), device=device),
                 ts.critic_h, torch.zeros(B, dtype=torch.bool, device=device))
             ts.next_obs = core.reset()
-    if throughput is not None and partner is not None and alone is not None:  # the mean throughputs are known now
-        own = log_welfare_difference_rewards(throughput, partner, alone)
+    if throughput is not None and spoils is not None:  # the rollout's mean throughputs are known only now
+        own = log_welfare_difference_rewards(throughput, *spoils)
         buf.rewards.copy_(torch.as_tensor(own, dtype=torch.float32, device=device))
     elif throughput is not None:
         team = torch.as_tensor(log_welfare_rewards(throughput), dtype=torch.float32, device=device)

@@ -118,11 +118,11 @@ def duration(seconds: float) -> str:
 
 class Progress:
     """A one-line progress display on stderr (a line every 5% when not a terminal), with the
-    time left at the pace of the iterations done in this process (``start``: the iteration a
+    time left at the pace of the iterations done in this process (``first``: the iteration a
     resumed run starts from)."""
 
-    def __init__(self, total: int, enabled: bool = True, start: int = 0):
-        self.total, self.enabled, self.first = total, enabled, start
+    def __init__(self, total: int, enabled: bool = True, first: int = 0):
+        self.total, self.enabled, self.first = total, enabled, first
         self.tty = sys.stderr.isatty()
         self.every = max(1, total // 20)
         self.start = time.perf_counter()

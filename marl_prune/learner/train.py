@@ -131,7 +131,7 @@ def _run(folder: RunFolder, ts: TrainState, fresh: bool) -> RunResult:
     elif done:
         for key, value in ts.last_metrics.items():
             writer.add_scalar(key, value, ts.global_step)
-    progress = Progress(total, enabled=config.progress, start=ts.iteration)
+    progress = Progress(total, enabled=config.progress, first=ts.iteration)
     while ts.iteration < total:
         ts.last_metrics = train_iteration(ts, settings, oracle)
         for key, value in ts.last_metrics.items():
