@@ -5,6 +5,7 @@
     python scripts/evaluate_dsa.py RUN_DIR                   # a trained run vs the baselines
     python scripts/evaluate_dsa.py RUN_DIR --probe           # ... and the probe-then-settle heuristics
     python scripts/evaluate_dsa.py RUN_DIR --waterfall w.png # ... and a picture of one episode
+    python scripts/evaluate_dsa.py RUN_DIR --shares          # ... and where each user transmits
 
 Use it to put a finished run beside the conventional baselines and the reference on the same
 episodes, or to tabulate the baselines alone; to compare many runs use scripts/sweep.py. Prints,
@@ -41,7 +42,7 @@ def evaluation_table(policies: dict, config: DSAConfig, episodes: int, seed: int
     metric = score_metric(config)
     reference = results[name].mean(metric)
     return [{"policy": name, "utility": r.mean(), "ci95": r.ci95(), "vs_reference": r.mean(metric) / reference,
-             **{m: r.mean(m) for m in r.episodes}} for name, r in results.items()]
+             "shares": r.channel_shares, **{m: r.mean(m) for m in r.episodes}} for name, r in results.items()]
 
 
 def print_table(report: Report, title: str, rows: list[dict], v1: bool) -> None:
@@ -56,6 +57,18 @@ def print_table(report: Report, title: str, rows: list[dict], v1: bool) -> None:
             line += (f" {r['fairness_window']:7.3f} {r['delivered']:7.2f} {r['drop_rate']:6.1%} "
                      f"{r['delay']:6.1f}")
         report.emit(line)
+
+
+def print_shares(report: Report, row: dict) -> None:
+    """Where each user of one policy transmitted: its share of slots idle or on each channel,
+    per phase of the frame clock (one line per user and phase)."""
+    users, phases, columns = row["shares"].shape
+    report.emit(f"\nWhere each user transmits, {row['policy']} (share of its slots; phase: slot index modulo "
+                f"the frame clock)\n")
+    report.emit("    user phase   idle " + " ".join(f"{f'ch {k}':>6}" for k in range(columns - 1)))
+    for user in range(users):
+        for phase in range(phases):
+            report.emit(f"    {user:>4} {phase:>5} " + " ".join(f"{v:6.2f}" for v in row["shares"][user, phase]))
 
 
 def adapting_worth(report: Report, rows: list[dict]) -> None:
@@ -86,9 +99,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="with a run folder: draw one episode (the evaluation seed) of the learned team, "
                              "the centralised reference and the best conventional baseline, stacked "
                              "(channels x slots; needs matplotlib)")
+    parser.add_argument("--shares", action="store_true",
+                        help="with a run folder: where each user of the learned team (as the run was "
+                             "evaluated, greedy or sampled) transmits, per phase of the frame clock")
     args = parser.parse_args(argv)
     if args.waterfall is not None and args.run_dir is None:
         parser.error("--waterfall draws a trained run: give its RUN_DIR")
+    if args.shares and args.run_dir is None:
+        parser.error("--shares tabulates a trained run: give its RUN_DIR")
     extra = {"probe, central settle": ProbeThenSettle("central"), "probe, own settle": ProbeThenSettle("own")} \
         if args.probe else {}
     report = Report()
@@ -125,10 +143,12 @@ def main(argv: list[str] | None = None) -> int:
                 rows, v1)
     if v1:
         adapting_worth(report, rows)
+    learned = "learned" if config.eval_greedy else "learned (sampled)"  # as the run was evaluated
+    if args.shares:
+        print_shares(report, next(r for r in rows if r["policy"] == learned))
     report.save(args.out, f"Evaluation of {args.run_dir.name}")
     if args.waterfall is not None:
         best = max((r for r in rows if r["policy"] in baselines), key=lambda r: r["vs_reference"])
-        learned = "learned" if config.eval_greedy else "learned (sampled)"  # as the run was evaluated
         reference = rows[-1]["policy"]
         drawn = {f"learned ({'greedy' if config.eval_greedy else 'sampled'})": policies[learned],
                  f"{reference} (centralised)": reference_policy(cfg),

@@ -103,6 +103,36 @@ def test_evaluate_is_deterministic_and_reports_spread():
     assert np.allclose(mean_over_slots, a.episodes["utility"])
 
 
+class _TakesTurns:
+    """User 0 always on channel 0 (lowest level); user 1 on channel 1 (top level) in the frame
+    clock's phase 0 only, and on channel 0 in its phase 1; the rest idle."""
+
+    def initial_state(self, core, rng):
+        return core
+
+    def __call__(self, obs, core):
+        L = core.n_levels
+        phase = obs[:, 0, core.clock_index:].argmax(axis=-1)  # the clock of the slot to play
+        actions = np.zeros(obs.shape[:2], dtype=np.int64)
+        actions[:, 0] = 1
+        actions[:, 1] = np.where(phase == 0, 1 + 1 * L + (L - 1), 1)
+        return actions, core
+
+
+def test_channel_shares_count_each_users_channel_per_clock_phase():
+    cfg = make_config("snr", frame_clock=2, max_cycles=7)  # 3 levels; an odd episode: 4 slots of phase 0
+    result = evaluate(_TakesTurns(), cfg, episodes=5, num_envs=2, seed=0)
+    shares = result.channel_shares
+    assert shares.shape == (cfg.n_users, 2, 1 + cfg.n_channels)
+    assert shares[0].tolist() == [[0, 1, 0, 0]] * 2
+    assert shares[1].tolist() == [[0, 0, 1, 0], [0, 1, 0, 0]]
+    assert (shares[2:, :, 0] == 1).all()
+    # shares per phase: phase 0 has 4 slots of 7, phase 1 has 3. Without a clock, one phase;
+    # random access (p = 1) never idles
+    flat = evaluate(SlottedAloha(1.0), make_config("snr"), episodes=3, seed=0).channel_shares
+    assert flat.shape == (6, 1, 4) and (flat[:, 0, 0] == 0).all() and np.allclose(flat.sum(-1), 1)
+
+
 def test_basic_oracle_and_tuned_aloha_values():
     cfg = make_config("basic")
     oracle = evaluate(GenieOracle(), cfg, episodes=4).mean()

@@ -97,7 +97,7 @@ def test_parallel_env_rgb_array_draws_the_episode_so_far(module):
     assert env.render().shape == (K * H, W, 3)  # a new episode starts a new picture
 
 
-def test_evaluate_dsa_draws_a_runs_waterfall(tmp_path):
+def test_evaluate_dsa_draws_a_runs_waterfall_and_tabulates_its_channels(tmp_path):
     pytest.importorskip("matplotlib")
     from marl_prune.learner.config import TrainConfig
     from marl_prune.learner.train import train
@@ -107,9 +107,14 @@ def test_evaluate_dsa_draws_a_runs_waterfall(tmp_path):
                             progress=False, runs_dir=str(tmp_path), run_name="tiny")).run_dir
     out = tmp_path / "waterfall.png"
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "evaluate_dsa.py"), str(run), "--episodes", "2",
-                             "--waterfall", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=600)
+                             "--waterfall", str(out), "--shares"], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"waterfall: {out}" in result.stdout
+    # --shares: pu_traffic has 6 users and a 2-slot clock; each line sums to 1
+    table = result.stdout.split("Where each user transmits, learned")[1].splitlines()
+    rows = [line.split() for line in table if line.strip() and line.split()[0].isdigit()]
+    assert [(int(r[0]), int(r[1])) for r in rows] == [(u, p) for u in range(6) for p in range(2)]
+    assert all(abs(sum(map(float, r[2:])) - 1) < 0.02 and len(r) == 2 + 1 + 4 for r in rows)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     no_run = subprocess.run([sys.executable, str(ROOT / "scripts" / "evaluate_dsa.py"), "--waterfall", str(out)],
                             capture_output=True, text=True, cwd=ROOT, timeout=600)

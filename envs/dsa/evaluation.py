@@ -21,11 +21,15 @@ class EvalResult:
     ``drop_rate`` and the ``alpha_fair`` utility), which are their value at the episode's end.
     ``slot_utility`` keeps the team reward of every slot, shape ``(M, max_cycles)``. A metric
     that is undefined in an episode (the delay when nothing was delivered) is NaN there, and
-    left out of the mean.
+    left out of the mean. ``channel_shares`` ``(N, phases, 1 + K)`` is where each user
+    transmitted: the share of its slots spent idle (column 0) or on channel k at any level
+    (column 1 + k), per phase of the frame clock (the slot index modulo ``frame_clock``; one
+    phase without a clock). It tells a team that takes turns from one that plays ALOHA.
     """
 
     episodes: dict[str, np.ndarray]
     slot_utility: np.ndarray
+    channel_shares: np.ndarray
 
     def mean(self, metric: str = "utility") -> float:
         values = self.episodes[metric]
@@ -66,7 +70,10 @@ def evaluate(
     metrics, at_end = core.metrics, core.episode_metrics
     per_metric: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
     slot_utility = []
-    for round_seed in env_seeds.spawn(rounds):
+    phases = max(config.frame_clock, 1)
+    counts = np.zeros((core.n_users, phases, config.n_channels + 1))
+    for done, round_seed in enumerate(env_seeds.spawn(rounds)):
+        counted = min(batch, episodes - done * batch)  # the copies that are among the episodes
         obs = core.reset(seed=round_seed)
         state = policy.initial_state(core, policy_rng)
         sums = {m: np.zeros(batch) for m in metrics if m not in at_end}
@@ -74,6 +81,7 @@ def evaluate(
         truncated = False
         while not truncated:
             actions, state = policy(obs, state)
+            _count_channels(counts[:, core.t % phases], actions[:counted], config.n_levels)
             obs, _, truncated, info = core.step(actions)
             for m in sums:
                 sums[m] += info[m]
@@ -84,7 +92,17 @@ def evaluate(
     return EvalResult(
         episodes={m: np.concatenate(v)[:episodes] for m, v in per_metric.items()},
         slot_utility=np.concatenate(slot_utility)[:episodes],
+        channel_shares=counts / counts.sum(axis=-1, keepdims=True),
     )
+
+
+def _count_channels(counts: np.ndarray, actions: np.ndarray, n_levels: int) -> None:
+    """Add one slot's actions ``(B, N)`` to ``counts (N, 1 + K)`` (action 0 idle; 1 + k L + l:
+    channel k at level l)."""
+    n_users, columns = counts.shape
+    channel = np.where(actions > 0, (actions - 1) // n_levels + 1, 0)
+    counts += np.bincount((np.arange(n_users) * columns + channel).ravel(),
+                          minlength=n_users * columns).reshape(n_users, columns)
 
 
 def tune_aloha(
