@@ -301,28 +301,23 @@ def test_log_welfare_rewards_by_hand():
     # user 0 is served every other slot (mean 0.5), user 1 once in 4 slots (mean 0.25): a
     # slot of user 1 counts twice one of user 0, the slope of log at their means
     throughput = np.array([[1, 0], [0, 0], [1, 0], [0, 1]], dtype=float)[:, None, :]
-    no_end = np.zeros(4, dtype=bool)
-    assert log_welfare_rewards(throughput, no_end)[:, 0].tolist() == [2.0, 0.0, 2.0, 4.0]
+    assert log_welfare_rewards(throughput)[:, 0].tolist() == [2.0, 0.0, 2.0, 4.0]
     # a user served 0.01 per slot weighs 1 / WELFARE_FLOOR, not 100
     rare = np.zeros((100, 1, 1))
     rare[0] = 1.0
-    assert log_welfare_rewards(rare, np.zeros(100, dtype=bool))[0, 0] == pytest.approx(1 / WELFARE_FLOOR)
+    assert log_welfare_rewards(rare)[0, 0] == pytest.approx(1 / WELFARE_FLOOR)
 
 
-def test_log_welfare_weighs_each_user_by_its_mean_in_the_same_episode():
-    from marl_prune.learner.rollout import log_welfare_rewards, welfare_weights
+def test_log_welfare_difference_rewards_by_hand():
+    from marl_prune.learner.rollout import log_welfare_difference_rewards
 
-    # two 4-slot episodes in one rollout, two copies. Copy 0: user 0 gets 3 slots of 4 in the
-    # first episode and 1 in the second, user 1 the reverse; over the rollout both average 0.5.
-    first, second = [[1, 0], [1, 0], [1, 0], [0, 1]], [[0, 1], [0, 1], [0, 1], [1, 0]]
-    throughput = np.stack([np.array(first + second, float), np.array(first + first, float)], axis=1)
-    ends = np.array([0, 0, 0, 1, 0, 0, 0, 0], dtype=bool)  # the second episode goes on
-    w = welfare_weights(throughput, ends)
-    assert w.shape == (8, 2, 2)
-    assert w[:4, 0].tolist() == [[4 / 3, 4.0]] * 4 and w[4:, 0].tolist() == [[4.0, 4 / 3]] * 4
-    assert w[:, 1].tolist() == [[4 / 3, 4.0]] * 8  # copy 1 repeats the first episode
-    # the slot a user gets in its lean episode is worth 3 of the other's
-    assert log_welfare_rewards(throughput, ends)[:, 0].tolist() == [4 / 3] * 3 + [4.0, 4 / 3, 4 / 3, 4 / 3, 4.0]
+    # two slots, three users; means 0.5, 1.0, 0.5 -> weights 2, 1, 2. Slot 0: user 0 spoils
+    # user 2 (who would have added 3) and user 2 spoils user 0 (would have added 1); user 1 gets 2
+    throughput = np.array([[0.0, 2.0, 0.0], [1.0, 0.0, 1.0]])[:, None, :]
+    partner = np.array([[2, -1, 0], [-1, -1, -1]])[:, None, :]
+    alone = np.array([[1.0, 2.0, 3.0], [1.0, 0.0, 1.0]])[:, None, :]
+    d = log_welfare_difference_rewards(throughput, partner, alone)[:, 0]
+    assert d.tolist() == [[-2 * 3.0, 2.0, -2 * 1.0], [2.0, 0.0, 2.0]]
 
 
 @pytest.mark.parametrize("critic, credit", [("global", "team"), ("local", "team"), ("global", "difference")])
@@ -330,7 +325,7 @@ def test_log_welfare_trains_on_the_users_throughput_weighted_by_its_mean(critic,
     from marl_prune.learner.rollout import collect_rollout, log_welfare_difference_rewards, log_welfare_rewards
     from marl_prune.learner.state import TrainState
 
-    ts = TrainState.create(TrainConfig(**{**TINY, "env": {"max_cycles": 8}}, env_version="v1", scenario="fair",
+    ts = TrainState.create(TrainConfig(**{**TINY, "env": {"max_cycles": 20}}, env_version="v1", scenario="fair",
                                        critic=critic, credit=credit))
     assert ts.config.welfare == "log"
     seen, partners, step = [], [], ts.core.step
@@ -344,15 +339,14 @@ def test_log_welfare_trains_on_the_users_throughput_weighted_by_its_mean(critic,
     ts.core.step = recording_step
     rollout, _ = collect_rollout(ts)
     assert (np.stack(seen) > 0).any()
-    rewards, ends = rollout.rewards.numpy(), rollout.episode_end.numpy()
-    assert ends.sum() >= 2  # weights per episode: more than one ends in the rollout
+    rewards = rollout.rewards.numpy()
     if credit == "difference":  # one reward per user: its own, less what it cost the user it spoiled
         partner, alone = (np.stack(x) for x in zip(*partners))
         assert (partner >= 0).any()
-        expected = log_welfare_difference_rewards(np.stack(seen), ends, partner, alone)
+        expected = log_welfare_difference_rewards(np.stack(seen), partner, alone)
         np.testing.assert_allclose(rewards, expected, rtol=1e-6, atol=1e-6)
         return
-    expected = log_welfare_rewards(np.stack(seen), ends)
+    expected = log_welfare_rewards(np.stack(seen))
     for user in range(rewards.shape[2] if critic == "local" else 1):
         np.testing.assert_allclose(rewards[..., user] if critic == "local" else rewards, expected, rtol=1e-6)
 

@@ -120,9 +120,9 @@ class TrainConfig:
     """What the team maximises (default: sum, but log on fair, see SCENARIO_DEFAULTS). sum: the
     environment's rewards. log: sum_i log(x_i), with x_i user i's mean throughput (the
     delivered rate, or packets with the packets reward; costs and penalties do not count), the
-    quantity the geometric mean throughput scores, episode by episode: each user's throughput
-    in a slot is divided by its mean over that episode (at least rollout.WELFARE_FLOOR), which
-    makes the policy gradient that of sum_i log(x_i) (Siddique et al. 2020). With credit difference, each
+    quantity the geometric mean throughput scores: each user's throughput in a slot is
+    divided by its mean over the rollout (at least rollout.WELFARE_FLOOR), which makes the
+    policy gradient that of sum_i log(x_i) (Siddique et al. 2020). With credit difference, each
     user gets its own weighted throughput less what its transmission cost the user it collided
     with (rollout.log_welfare_difference_rewards)."""
     # --- optimisation

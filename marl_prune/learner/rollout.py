@@ -26,44 +26,35 @@ class RolloutStats:
 
 
 WELFARE_FLOOR = 0.05
-"""welfare=log divides by max(mean throughput, WELFARE_FLOOR): a user that is starved in an
-episode weighs 20 times a user served once every slot at rate 1, not without bound."""
+"""welfare=log divides by max(mean throughput, WELFARE_FLOOR): a user that is starved in a
+rollout weighs 20 times a user served once every slot at rate 1, not without bound."""
 
 
-def log_welfare_rewards(throughput: np.ndarray, episode_end: np.ndarray) -> np.ndarray:
-    """The team's rewards ``(T, B)`` for the welfare sum_i log(x_i) of every episode, from every
-    user's throughput ``(T, B, N)`` in a rollout: sum_i throughput_i / max(x_i, WELFARE_FLOOR),
-    x_i user i's mean over the slot's episode (:func:`welfare_weights`). d log(x_i) = dx_i / x_i,
-    so with the weights held fixed the policy gradient of these rewards is that of the welfare."""
-    return (throughput * welfare_weights(throughput, episode_end)).sum(axis=-1)
+def log_welfare_rewards(throughput: np.ndarray) -> np.ndarray:
+    """The team's rewards ``(T, B)`` for the welfare sum_i log(x_i), from every user's
+    throughput ``(T, B, N)`` in a rollout: sum_i throughput_i / max(x_i, WELFARE_FLOOR), x_i
+    user i's mean over the rollout. d log(x_i) = dx_i / x_i, so with the weights held fixed the
+    policy gradient of these rewards is that of the welfare."""
+    return throughput @ welfare_weights(throughput)
 
 
-def welfare_weights(throughput: np.ndarray, episode_end: np.ndarray) -> np.ndarray:
-    """1 / max(x_i, WELFARE_FLOOR) per slot, copy and user ``(T, B, N)``: x_i user i's mean
-    throughput over the slots of the same episode in the rollout (``episode_end (T,)``: the
-    copies' episodes end together). Per episode, as the score is: a team where each episode
-    starves different users has equal means over the rollout, and weights over the rollout
-    would not see it."""
-    ends = np.asarray(episode_end, dtype=bool)
-    episode = np.cumsum(ends) - ends  # (T,): the episode each slot belongs to
-    sums = np.zeros((episode[-1] + 1,) + throughput.shape[1:])
-    np.add.at(sums, episode, throughput)
-    means = sums / np.bincount(episode)[:, None, None]
-    return 1.0 / np.maximum(means[episode], WELFARE_FLOOR)
+def welfare_weights(throughput: np.ndarray) -> np.ndarray:
+    """1 / max(x_i, WELFARE_FLOOR) per user ``(N,)``, x_i user i's mean throughput over a rollout
+    ``(T, B, N)``."""
+    return 1.0 / np.maximum(throughput.mean(axis=(0, 1)), WELFARE_FLOOR)
 
 
-def log_welfare_difference_rewards(throughput: np.ndarray, episode_end: np.ndarray, partner: np.ndarray,
-                                   alone: np.ndarray) -> np.ndarray:
+def log_welfare_difference_rewards(throughput: np.ndarray, partner: np.ndarray, alone: np.ndarray) -> np.ndarray:
     """Each user's difference reward ``(T, B, N)`` for the welfare sum_i log(x_i), with the
     weights of :func:`log_welfare_rewards` held fixed: its own weighted throughput, less the
     weighted throughput its transmission cost the user it spoiled (``partner``, -1 for none;
     ``alone``: what each user's slot would have added alone; both from
     ``core.spoiled_partners()``). A collision that starves a user is charged at that user's
     weight, which the team reward spreads over everyone."""
-    weights = welfare_weights(throughput, episode_end)
+    weights = welfare_weights(throughput)
+    spoiled = partner >= 0
     other = np.maximum(partner, 0)
-    lost = np.take_along_axis(weights * alone, other, axis=-1)
-    lost = np.where(partner >= 0, lost, 0.0)
+    lost = np.where(spoiled, weights[other] * np.take_along_axis(alone, other, axis=-1), 0.0)
     return throughput * weights - lost
 
 
@@ -138,12 +129,11 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
                 ts, torch.as_tensor(ts.next_obs, device=device), torch.as_tensor(core.state(), device=device),
                 ts.critic_h, torch.zeros(B, dtype=torch.bool, device=device))
             ts.next_obs = core.reset()
-    ended = buf.episode_end.cpu().numpy()
-    if throughput is not None and spoils is not None:  # the episodes' mean throughputs are known only now
-        own = log_welfare_difference_rewards(throughput, ended, *spoils)
+    if throughput is not None and spoils is not None:  # the rollout's mean throughputs are known only now
+        own = log_welfare_difference_rewards(throughput, *spoils)
         buf.rewards.copy_(torch.as_tensor(own, dtype=torch.float32, device=device))
     elif throughput is not None:
-        team = torch.as_tensor(log_welfare_rewards(throughput, ended), dtype=torch.float32, device=device)
+        team = torch.as_tensor(log_welfare_rewards(throughput), dtype=torch.float32, device=device)
         buf.rewards.copy_(team[..., None].expand_as(buf.rewards) if local else team)
     # V(s_{t+1}) of the slots that did not end an episode
     end = buf.episode_end[:-1].reshape((T - 1,) + (1,) * (buf.values.dim() - 1))
