@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import math
 
 import pytest
 
@@ -212,6 +213,13 @@ def test_claims_on_hand_made_records():
     # hand value: means 2 and 5, variances 1 and 1, n 3 -> t = -3 / sqrt(2/3), df = 4
     from scipy.stats import t
     assert welch_p([1, 2, 3], [4, 5, 6]) == pytest.approx(2 * t.sf(3 / (2 / 3) ** 0.5, 4))
+    # detectable difference by hand: variances 2.5 and 10, n 5 -> se^2 = 0.5 + 2 = 2.5,
+    # df = 2.5^2 / (0.5^2 / 4 + 2^2 / 4) = 5.88
+    from marl_prune.experiments.stats import detectable_difference
+    df = 2.5**2 / (0.5**2 / 4 + 2**2 / 4)
+    assert detectable_difference([0, 1, 2, 3, 4], [0, 2, 4, 6, 8]) == pytest.approx(
+        (t.ppf(0.975, df) + t.ppf(0.8, df)) * 2.5**0.5)
+    assert detectable_difference([1, 1], [2, 2]) == 0.0 and math.isnan(detectable_difference([1], [2, 3]))
     records = (_records("a", "dense", 0.0, [0.55, 0.60, 0.65]) + _records("a", "ippo", 0.0, [0.25, 0.30, 0.35])
                + _records("a", "linear", 0.9, [0.45, 0.50, 0.55]) + _records("a", "polynomial", 0.9, [0.35, 0.40, 0.45])
                + _records("a", "harmonic", 0.9, [0.15, 0.20, 0.25]) + _records("a", "harmonic", 0.5, [0.5, 0.7, 0.9]))
@@ -226,6 +234,10 @@ def test_claims_on_hand_made_records():
     assert conventional.holds is True
     assert f"CI low {low:.1%}) vs best conventional adaptive 45.0%" in conventional.figures
     assert verdicts["harmonic@0.9 beats MADRL (IPPO)"].holds is None  # 20% vs 30%: t = 2.45, p = 0.07
+    # what the 3 seeds could have detected: equal variances 0.05^2, df 4, se sqrt(2 * 0.05^2 / 3)
+    detectable = (t.ppf(0.975, 4) + t.ppf(0.8, 4)) * (2 * 0.05**2 / 3) ** 0.5  # 15.2%
+    assert f"(p=0.07; detectable: {detectable:.1%} or more)" in verdicts["harmonic@0.9 beats MADRL (IPPO)"].figures
+    assert "detectable" not in verdicts["dense IAGC beats MADRL (IPPO)"].figures  # significant: nothing to bound
     assert verdicts["harmonic@0.9 beats conventional baselines"].holds is False
     # noisy harmonic within reach of linear: comparable
     noisy = [r for r in records if not (r["method"] == "harmonic" and r["final_sparsity"] == 0.9)]

@@ -107,7 +107,8 @@ def test_evaluate_dsa_draws_a_runs_waterfall_and_tabulates_its_channels(tmp_path
                             progress=False, runs_dir=str(tmp_path), run_name="tiny")).run_dir
     out = tmp_path / "waterfall.png"
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "evaluate_dsa.py"), str(run), "--episodes", "2",
-                             "--waterfall", str(out), "--shares"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+                             "--waterfall", str(out), "--shares"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"waterfall: {out}" in result.stdout
     # --shares: pu_traffic has 6 users and a 2-slot clock; each line sums to 1

@@ -11,6 +11,10 @@ a verdict with the figures it rests on:
   (IPPO-style local critics): significantly better;
 - the same two beat the conventional baselines: the lower end of the 95% CI is above the
   best of them (a baseline is one number, evaluated on the same episodes).
+
+Where a t-test finds no significant difference, the figures also say how large a difference
+the seeds could have detected (80% power, :func:`~marl_prune.experiments.stats.detectable_difference`),
+so that "not distinguishable" says what it rules out.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from marl_prune.experiments.stats import ci95, welch_p
+from marl_prune.experiments.stats import ci95, detectable_difference, welch_p
 from marl_prune.pruning import SCHEDULES
 
 ALPHA = 0.05
@@ -62,6 +66,15 @@ def compare(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> tup
     return p, bool(np.mean(a) > np.mean(b))
 
 
+def _test(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> tuple[bool | None, str]:
+    """:func:`compare`, and its figure: the p-value, and where it is not significant the
+    smallest difference these seeds detect with 80% power."""
+    p, beats = compare(a, b, alpha)
+    if beats is not None:
+        return beats, f"p={p:.2f}"
+    return None, f"p={p:.2f}; detectable: {detectable_difference(a, b, alpha):.1%} or more"
+
+
 def check_claims(records: Sequence[dict[str, Any]], baselines: dict[str, dict[str, float]],
                  high: Sequence[float] = (0.9, 0.95), metric: str = "eval/score_vs_reference") -> list[Verdict]:
     """Verdicts per scenario in ``baselines`` (scenario -> conventional baseline -> fraction of oracle)."""
@@ -77,17 +90,17 @@ def check_claims(records: Sequence[dict[str, Any]], baselines: dict[str, dict[st
             others = [(name, g[(name, s)]) for name in ("linear", "polynomial") if g.get((name, s))]
             if harmonic and others:
                 name, best = max(others, key=lambda kv: np.mean(kv[1]))
-                p, beats = compare(harmonic, best)
+                beats, test = _test(harmonic, best)
                 holds = True if beats is None else beats
                 verdicts.append(Verdict(scenario, f"harmonic comparable or better at {s:g}", holds,
-                                        f"harmonic {m(harmonic)} vs {name} {m(best)} (p={p:.2f})"))
+                                        f"harmonic {m(harmonic)} vs {name} {m(best)} ({test})"))
         pruned = {k: v for k, v in g.items() if k[0] in SCHEDULES}
         if pruned:
             (name, s), best = max(pruned.items(), key=lambda kv: np.mean(kv[1]))
-            p, beats = compare(best, dense, ALPHA / len(pruned))
+            beats, test = _test(best, dense, ALPHA / len(pruned))
             higher = sum(np.mean(v) > np.mean(dense) for v in pruned.values())
             verdicts.append(Verdict(scenario, "sparse beats dense", beats,
-                                    f"best pruned {name}@{s:g} {m(best)} vs dense {m(dense)} (p={p:.2f}; "
+                                    f"best pruned {name}@{s:g} {m(best)} vs dense {m(dense)} ({test}; "
                                     f"Bonferroni threshold {ALPHA / len(pruned):.4f}); "
                                     f"{higher}/{len(pruned)} pruned means above dense"))
         # the paper's method against the baselines: dense IAGC, and harmonic at the first high sparsity
@@ -97,9 +110,9 @@ def check_claims(records: Sequence[dict[str, Any]], baselines: dict[str, dict[st
         ippo = g.get(("ippo", 0.0))
         for name, values in subjects:
             if ippo:
-                p, beats = compare(values, ippo)
+                beats, test = _test(values, ippo)
                 verdicts.append(Verdict(scenario, f"{name} beats MADRL (IPPO)", beats,
-                                        f"{name} {m(values)} vs IPPO {m(ippo)} (p={p:.2f})"))
+                                        f"{name} {m(values)} vs IPPO {m(ippo)} ({test})"))
             if base:
                 best, value = max(base.items(), key=lambda kv: kv[1])
                 low = _ci_low(values)

@@ -37,6 +37,24 @@ def welch_p(a: Sequence[float], b: Sequence[float]) -> float:
     return float(ttest_ind(x, y, equal_var=False).pvalue)
 
 
+def detectable_difference(a: Sequence[float], b: Sequence[float], alpha: float = 0.05, power: float = 0.8) -> float:
+    """The smallest difference of means that a two-sided Welch t-test at level ``alpha``, on
+    groups of the sizes and spreads of ``a`` and ``b``, detects with probability ``power``:
+    ``(t(1 - alpha/2, df) + t(power, df)) * sqrt(s_a^2 / n_a + s_b^2 / n_b)``, df by
+    Welch-Satterthwaite. What "not distinguishable" can rule out; NaN with fewer than two
+    values in a group, 0 with no spread in either."""
+    from scipy.stats import t
+
+    x, y = np.asarray(a, float), np.asarray(b, float)
+    if len(x) < 2 or len(y) < 2:
+        return float("nan")
+    va, vb = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
+    if va + vb == 0:
+        return 0.0
+    df = (va + vb) ** 2 / (va**2 / (len(x) - 1) + vb**2 / (len(y) - 1))
+    return float((t.ppf(1 - alpha / 2, df) + t.ppf(power, df)) * math.sqrt(va + vb))
+
+
 def mean_std(values: Iterable[float], percent: bool = False, spec: str = ".3f") -> str:
     """``mean +- std`` (population std over seeds), as a percentage with ``percent``, else
     with the format ``spec`` (e.g. ".2e" for small errors)."""
