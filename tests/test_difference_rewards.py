@@ -3,6 +3,8 @@ same slot with each user idle (the definition) on v0 and v1 presets; the same fo
 sum of throughputs, from the core's spoiled partners."""
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -25,21 +27,22 @@ def test_difference_rewards_of_a_collision_by_hand():
     assert core.difference_rewards()[0].tolist() == pytest.approx(r[0].tolist())
 
 
-def _replayed_difference(core, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """D_i by definition: the slot's team reward, minus the same slot's with user i idle."""
+def _slot_and_replays(core, actions: np.ndarray, read: Callable[[tuple], Any]) -> tuple[Any, list[Any]]:
+    """Play ``actions``, then the same slot again from the same state with each user idle in
+    turn (the definition of a difference). ``read`` takes a step's output, right after the
+    step, so it may also ask the core. Returns the slot's read and the replays' reads, one per
+    user, and leaves the core after the slot that was played."""
     before = core.get_state()
-    _, r, _, _ = core.step(actions)
-    d = core.difference_rewards()
+    played = read(core.step(actions))
     after = core.get_state()
-    expected = np.zeros_like(r)
+    replays = []
     for i in range(actions.shape[1]):
         core.set_state(before)
         idle_i = actions.copy()
         idle_i[:, i] = 0
-        _, r_without, _, _ = core.step(idle_i)
-        expected[:, i] = r.sum(axis=1) - r_without.sum(axis=1)
+        replays.append(read(core.step(idle_i)))
     core.set_state(after)
-    return d, expected
+    return played, replays
 
 
 CONFIGS = [
@@ -62,7 +65,9 @@ def test_difference_rewards_equal_replaying_the_slot_with_the_user_idle(config):
     for _ in range(15):
         # few channels per user so that pairs, triples and lone users all occur
         actions = rng.integers(0, config.n_actions, (8, config.n_users))
-        d, expected = _replayed_difference(core, actions)
+        (team, d), replays = _slot_and_replays(core, actions, lambda out: (out[1].sum(axis=1),
+                                                                           core.difference_rewards()))
+        expected = np.stack([team - team_without for team_without, _ in replays], axis=1)
         np.testing.assert_allclose(d, expected, atol=1e-9)
 
 
@@ -77,21 +82,14 @@ def test_spoiled_partners_give_the_weighted_throughput_lost_by_replaying_the_slo
     spoilers = 0
     for _ in range(15):
         actions = rng.integers(0, config.n_actions, (8, config.n_users))
-        before = core.get_state()
-        _, _, _, info = core.step(actions)
-        partner, alone = core.spoiled_partners()
-        after = core.get_state()
+        (throughput, (partner, alone)), replays = _slot_and_replays(
+            core, actions, lambda out: (out[3]["throughput"], core.spoiled_partners()))
         lost = np.where(partner >= 0, weights[np.maximum(partner, 0)]
                         * np.take_along_axis(alone, np.maximum(partner, 0), axis=1), 0.0)
-        d = info["throughput"] * weights - lost
-        for i in range(config.n_users):
-            core.set_state(before)
-            idle_i = actions.copy()
-            idle_i[:, i] = 0
-            _, _, _, without = core.step(idle_i)
-            np.testing.assert_allclose(d[:, i], (info["throughput"] - without["throughput"]) @ weights, atol=1e-9)
+        d = throughput * weights - lost
+        for i, (without, _) in enumerate(replays):
+            np.testing.assert_allclose(d[:, i], (throughput - without) @ weights, atol=1e-9)
         spoilers += int((partner >= 0).sum())
-        core.set_state(after)
     assert spoilers > 0  # the case that needs the partner occurred
 
 
