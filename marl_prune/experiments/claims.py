@@ -66,7 +66,7 @@ def compare(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> tup
     return p, bool(np.mean(a) > np.mean(b))
 
 
-def _test(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> tuple[bool | None, str]:
+def _significance(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> tuple[bool | None, str]:
     """:func:`compare`, and its figure: the p-value, and where it is not significant the
     smallest difference these seeds detect with 80% power."""
     p, beats = compare(a, b, alpha)
@@ -90,14 +90,14 @@ def check_claims(records: Sequence[dict[str, Any]], baselines: dict[str, dict[st
             others = [(name, g[(name, s)]) for name in ("linear", "polynomial") if g.get((name, s))]
             if harmonic and others:
                 name, best = max(others, key=lambda kv: np.mean(kv[1]))
-                beats, test = _test(harmonic, best)
+                beats, test = _significance(harmonic, best)
                 holds = True if beats is None else beats
                 verdicts.append(Verdict(scenario, f"harmonic comparable or better at {s:g}", holds,
                                         f"harmonic {m(harmonic)} vs {name} {m(best)} ({test})"))
         pruned = {k: v for k, v in g.items() if k[0] in SCHEDULES}
         if pruned:
             (name, s), best = max(pruned.items(), key=lambda kv: np.mean(kv[1]))
-            beats, test = _test(best, dense, ALPHA / len(pruned))
+            beats, test = _significance(best, dense, ALPHA / len(pruned))
             higher = sum(np.mean(v) > np.mean(dense) for v in pruned.values())
             verdicts.append(Verdict(scenario, "sparse beats dense", beats,
                                     f"best pruned {name}@{s:g} {m(best)} vs dense {m(dense)} ({test}; "
@@ -110,7 +110,7 @@ def check_claims(records: Sequence[dict[str, Any]], baselines: dict[str, dict[st
         ippo = g.get(("ippo", 0.0))
         for name, values in subjects:
             if ippo:
-                beats, test = _test(values, ippo)
+                beats, test = _significance(values, ippo)
                 verdicts.append(Verdict(scenario, f"{name} beats MADRL (IPPO)", beats,
                                         f"{name} {m(values)} vs IPPO {m(ippo)} ({test})"))
             if base:
