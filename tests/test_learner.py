@@ -103,7 +103,7 @@ def _reference_logprobs(actors, obs, start, actions):
     return torch.stack(logps, dim=-1)  # (T, B, N)
 
 
-def _one_step_gradient(actors, chunk, obs, start, actions, adv, happo_factor=False):
+def _one_step_gradient(actors, chunk, obs, start, actions, adv):
     """Parameter change of one plain SGD step (lr 1) of the PPO update = minus the gradient."""
     T, B, N, _ = obs.shape
     critic = CentralCritic(3, 4)
@@ -118,7 +118,7 @@ def _one_step_gradient(actors, chunk, obs, start, actions, adv, happo_factor=Fal
     )
     settings = UpdateSettings(update_epochs=1, num_minibatches=1, bptt_chunk=chunk, clip_coef=None,
                               ent_coef=0.0, vf_coef=0.0, max_grad_norm=1e9, norm_adv=False,
-                              gamma=0.0, gae_lambda=0.0, happo_factor=happo_factor)  # gamma 0: advantages = rewards
+                              gamma=0.0, gae_lambda=0.0)  # gamma 0: advantages = rewards
     before = [p.detach().clone() for p in actors.parameters()]
     opt = torch.optim.SGD([*actors.parameters(), *critic.parameters()], lr=1.0)
     ppo_update(rollout, actors, critic, None, opt, settings, torch.Generator().manual_seed(0))
@@ -196,47 +196,3 @@ def test_the_memoryless_actor_sees_exactly_its_frame_stack():
     a = single.unroll(obs, single.initial_hidden(B), start)
     b = single.unroll(obs.flip(0), single.initial_hidden(B), start).flip(0)
     assert torch.allclose(a, b, atol=1e-6) and single.hidden_size == 0
-
-
-def test_happo_factor_weighs_each_users_advantage_by_the_ratios_of_the_users_before_it():
-    from marl_prune.learner.ppo import _Chunks, _minibatch_loss, happo_factor
-
-    ratio = torch.tensor([[2.0, 3.0, 5.0]])
-    assert happo_factor(ratio, torch.tensor([2, 0, 1])).tolist() == [[5.0, 10.0, 1.0]]  # user 2 first
-    assert happo_factor(ratio, torch.tensor([0, 1, 2])).tolist() == [[1.0, 2.0, 6.0]]
-    # in the loss: rollout log-probs away from the current policy, so that ratios differ from 1
-    torch.manual_seed(0)
-    obs, start = _sequence(T=8, N=3)
-    T, B, N, _ = obs.shape
-    actions, adv = torch.randint(0, 4, (T, B, N)), torch.randn(T, B)
-    actors = RecurrentAgents(N, 5, 4, hidden_size=6)
-    with torch.no_grad():
-        old = _reference_logprobs(actors, obs, start, actions) + 0.3 * torch.randn(T, B, N)
-    chunks = _Chunks(obs=obs, state=torch.zeros(T, B, 3), actions=actions, logprobs=old, advantages=adv,
-                     returns=torch.zeros(T, B), episode_start=start, actor_h0=torch.zeros(B, N, 6), critic_h0=None)
-    settings = UpdateSettings(update_epochs=1, num_minibatches=1, bptt_chunk=T, clip_coef=None, ent_coef=0.0,
-                              vf_coef=0.0, max_grad_norm=1e9, norm_adv=False, gamma=0.0, gae_lambda=0.0,
-                              happo_factor=True)
-    order = torch.tensor([1, 2, 0])
-    loss, _ = _minibatch_loss(chunks, torch.arange(B), actors, CentralCritic(3, 4), None, settings, order)
-    grads = torch.autograd.grad(loss, list(actors.parameters()))
-    ratio = (_reference_logprobs(actors, obs, start, actions) - old).exp()
-    expected = -(adv[..., None] * happo_factor(ratio, order) * ratio).mean()
-    assert not torch.allclose(happo_factor(ratio, order), torch.ones(N))  # the factor is in play
-    for g, r in zip(grads, torch.autograd.grad(expected, list(actors.parameters()))):
-        assert torch.allclose(g, r, atol=1e-6)
-
-
-def test_happo_factor_changes_nothing_on_an_iterations_first_minibatch():
-    """Every ratio is 1 before the first step (to rounding: the rollout's log-probs are a
-    separate forward pass): one epoch of one minibatch gives the same actors."""
-    torch.manual_seed(0)
-    obs, start = _sequence(T=12, N=3)
-    actions, adv = torch.randint(0, 4, obs.shape[:3]), torch.randn(*obs.shape[:2])
-    steps = []
-    for factor in (False, True):
-        torch.manual_seed(1)
-        actors = RecurrentAgents(3, 5, 4, hidden_size=6)
-        steps.append(_one_step_gradient(actors, 12, obs, start, actions, adv, happo_factor=factor))
-    for a, b in zip(*steps):
-        assert torch.allclose(a, b, rtol=1e-5, atol=1e-8)

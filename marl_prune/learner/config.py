@@ -154,14 +154,6 @@ class TrainConfig:
     """Global gradient-norm clip."""
     norm_adv: bool = True
     """Normalise advantages per minibatch."""
-    happo_factor: bool = False
-    """Multiply each user's policy loss by the ratio (current / rollout policy) of the users
-    before it in an order drawn at random per minibatch: the factor of HAPPO's sequential
-    update (Kuba et al. 2022), taken from the current parameters. A user's step then answers
-    how the users before it have already moved in this iteration, instead of their policies at
-    the rollout, which is what taking turns needs (two users must move in opposite
-    directions). Meant for the team's advantage; on an iteration's first minibatch every
-    ratio is 1 and it changes nothing."""
     value_norm: bool = True
     """Train the critic on running-normalised returns."""
     # --- gradual pruning of the actors

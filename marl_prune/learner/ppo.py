@@ -94,7 +94,6 @@ class UpdateSettings:
     norm_adv: bool
     gamma: float
     gae_lambda: float
-    happo_factor: bool = False
 
     @classmethod
     def from_config(cls, config: TrainConfig) -> UpdateSettings:
@@ -104,8 +103,7 @@ class UpdateSettings:
                    num_minibatches=config.num_minibatches if ppo else 1,
                    bptt_chunk=config.bptt_chunk, clip_coef=config.clip_coef if ppo else None,
                    ent_coef=config.ent_coef, vf_coef=config.vf_coef, max_grad_norm=config.max_grad_norm,
-                   norm_adv=config.norm_adv, gamma=config.gamma, gae_lambda=config.gae_lambda,
-                   happo_factor=config.happo_factor)
+                   norm_adv=config.norm_adv, gamma=config.gamma, gae_lambda=config.gae_lambda)
 
 
 def _chunks(x: Tensor, chunk: int) -> Tensor:
@@ -147,19 +145,9 @@ class _Chunks:
                    critic_h0=None if rollout.critic_hidden is None else _chunk_starts(rollout.critic_hidden, chunk))
 
 
-def happo_factor(ratio: Tensor, order: Tensor) -> Tensor:
-    """HAPPO's factor per user: the product of the (detached) ratios of the users before it in
-    ``order``; ``ratio (..., N)``, ``order (N,)`` a permutation. The first user's factor is 1."""
-    ahead = ratio.detach()[..., order].cumprod(dim=-1)
-    before = torch.cat([torch.ones_like(ahead[..., :1]), ahead[..., :-1]], dim=-1)
-    return before[..., torch.argsort(order)]
-
-
 def _minibatch_loss(c: _Chunks, idx: Tensor, actors: RecurrentAgents, critic: nn.Module,
-                    value_norm: ValueNormalizer | None, s: UpdateSettings,
-                    order: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
-    """The PPO (or A2C) loss of the chunks ``idx``, and the terms it is made of; ``order``:
-    the users' order for :func:`happo_factor` (None: no factor)."""
+                    value_norm: ValueNormalizer | None, s: UpdateSettings) -> tuple[Tensor, dict[str, Tensor]]:
+    """The PPO (or A2C) loss of the chunks ``idx``, and the terms it is made of."""
     local = c.critic_h0 is not None
     logits = actors.unroll(c.obs[:, idx], c.actor_h0[idx], c.episode_start[:, idx])
     dist = torch.distributions.Categorical(logits=logits)
@@ -170,8 +158,6 @@ def _minibatch_loss(c: _Chunks, idx: Tensor, actors: RecurrentAgents, critic: nn
         adv = (adv - adv.mean()) / (adv.std() + 1e-8)
     if adv.dim() < ratio.dim():
         adv = adv[..., None]  # one team advantage for every user
-    if order is not None:
-        adv = adv * happo_factor(ratio, order)
     pg_loss = -adv * ratio
     if s.clip_coef is not None:
         pg_loss = torch.max(pg_loss, -adv * ratio.clamp(1 - s.clip_coef, 1 + s.clip_coef))
@@ -225,9 +211,7 @@ def ppo_update(
     for _ in range(s.update_epochs):
         order = torch.randperm(n_chunks, generator=generator)
         for begin in range(0, n_chunks, minibatch):
-            users = torch.randperm(chunks.actions.shape[-1], generator=generator) if s.happo_factor else None
-            loss, terms = _minibatch_loss(chunks, order[begin : begin + minibatch], actors, critic, value_norm, s,
-                                          users)
+            loss, terms = _minibatch_loss(chunks, order[begin : begin + minibatch], actors, critic, value_norm, s)
             optimizer.zero_grad()
             loss.backward()
             for module, mask in masks:
