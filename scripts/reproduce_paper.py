@@ -31,7 +31,7 @@ import sys
 from pathlib import Path
 
 from marl_prune.experiments.backends import Backend
-from marl_prune.experiments.claims import check_claims, claims_table
+from marl_prune.experiments.claims import against_dense_table, check_claims, claims_table
 from marl_prune.experiments.grid import expand, run_name
 from marl_prune.experiments.report import run_and_report
 from marl_prune.experiments.widths import width_section
@@ -147,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
             return "No claims checked: the claims compare against dense IAGC, which this sweep did not run."
         table = claims_table(verdicts)
         (out / "claims.md").write_text(table)
-        return "## The paper's claims (Welch t-test over seeds, alpha 0.05)\n\n" + table
+        return ("## The paper's claims (Welch t-test over seeds, alpha 0.05)\n\n" + table
+                + "\n## Every configuration against dense IAGC (Welch t-test, Bonferroni over each scenario's "
+                "configurations)\n\n" + against_dense_table(records))
 
     try:
         title = (f"Actor width, dense IAGC, {args.env_version}, {args.budget} budget" if args.widths else

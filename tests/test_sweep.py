@@ -204,6 +204,23 @@ def _records(scenario, method, sparsity, values):
              "eval/score_vs_reference": v} for i, v in enumerate(values)]
 
 
+def test_every_configuration_against_dense_by_hand():
+    from scipy.stats import t
+
+    from marl_prune.experiments.claims import against_dense_table
+
+    records = (_records("a", "dense", 0.0, [0.55, 0.60, 0.65]) + _records("a", "linear", 0.9, [0.45, 0.50, 0.55])
+               + _records("a", "harmonic", 0.9, [0.15, 0.20, 0.25]) + _records("b", "linear", 0.9, [0.1, 0.2]))
+    lines = against_dense_table(records).splitlines()
+    assert len(lines) == 4  # header, rule, a's two configurations; b has no dense and no rows
+    se = (2 * 0.05**2 / 3) ** 0.5  # equal spreads, n = 3: df = 4
+    p_linear = 2 * t.sf(0.10 / se, 4)  # 0.07: above the Bonferroni threshold 0.05 / 2
+    detectable = (t.ppf(1 - 0.025 / 2, 4) + t.ppf(0.8, 4)) * se
+    assert lines[3] == (f"| a | linear@0.9 | 3 | 50.0% | 60.0% | -10.0% | {p_linear:.2g} | "
+                        f"no (detectable: {detectable:.1%}) |")
+    assert lines[2].startswith("| a | harmonic@0.9 | 3 | 20.0% | 60.0% | -40.0% |") and lines[2].endswith("| yes |")
+
+
 def test_claims_on_hand_made_records():
     from marl_prune.experiments.claims import check_claims, claims_table
     from marl_prune.experiments.stats import welch_p

@@ -123,6 +123,27 @@ def check_claims(records: Sequence[dict[str, Any]], baselines: dict[str, dict[st
     return verdicts
 
 
+def against_dense_table(records: Sequence[dict[str, Any]], metric: str = "eval/score_vs_reference") -> str:
+    """A Markdown table of every configuration against dense IAGC on its scenario: the
+    difference of means, Welch's p, whether it is significant after Bonferroni over the
+    scenario's configurations, and otherwise the smallest difference the seeds detect (80%
+    power). Where pruning costs or pays, and how large an effect "no difference" rules out."""
+    lines = ["| scenario | configuration | n | mean | dense | difference | p | significant (Bonferroni) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for scenario in dict.fromkeys(r["scenario"] for r in records):
+        g = _groups(records, scenario, metric)
+        dense = g.pop(("dense", 0.0), None)
+        if not dense:
+            continue
+        alpha = ALPHA / max(len(g), 1)
+        for (method, sparsity), values in sorted(g.items()):
+            p = welch_p(values, dense)
+            verdict = "yes" if p < alpha else f"no (detectable: {detectable_difference(values, dense, alpha):.1%})"
+            lines.append(f"| {scenario} | {method}@{sparsity:g} | {len(values)} | {np.mean(values):.1%} | "
+                         f"{np.mean(dense):.1%} | {np.mean(values) - np.mean(dense):+.1%} | {p:.2g} | {verdict} |")
+    return "\n".join(lines) + "\n"
+
+
 def claims_table(verdicts: Sequence[Verdict]) -> str:
     """A Markdown table: scenario, claim, verdict, figures."""
     lines = ["| scenario | claim | verdict | figures |", "|---|---|---|---|"]
