@@ -137,8 +137,9 @@ def against_dense_table(records: Sequence[dict[str, Any]], metric: str = "eval/s
             continue
         alpha = ALPHA / max(len(g), 1)
         for (method, sparsity), values in sorted(g.items()):
-            p = welch_p(values, dense)
-            verdict = "yes" if p < alpha else f"no (detectable: {detectable_difference(values, dense, alpha):.1%})"
+            p, differs = compare(values, dense, alpha)
+            verdict = ("yes" if differs is not None
+                       else f"no (detectable: {detectable_difference(values, dense, alpha):.1%})")
             lines.append(f"| {scenario} | {method}@{sparsity:g} | {len(values)} | {np.mean(values):.1%} | "
                          f"{np.mean(dense):.1%} | {np.mean(values) - np.mean(dense):+.1%} | {p:.2g} | {verdict} |")
     return "\n".join(lines) + "\n"
