@@ -48,10 +48,10 @@ def evaluation_table(policies: dict, config: DSAConfig, episodes: int, seed: int
 def print_table(report: Report, title: str, rows: list[dict], v1: bool) -> None:
     """The table as an indented (code) block, so it reads the same printed and in Markdown."""
     report.emit(f"\n{title}\n")
-    head = f"    {'policy':>18} {'utility':>16} {'vs ref.':>9} {'success':>8} {'collision':>9} {'fairness':>8}"
+    head = f"    {'policy':>20} {'utility':>16} {'vs ref.':>9} {'success':>8} {'collision':>9} {'fairness':>8}"
     report.emit(head + (f" {'window':>7} {'deliv.':>7} {'drops':>6} {'delay':>6}" if v1 else ""))
     for r in rows:
-        line = (f"    {r['policy']:>18} {r['utility']:8.3f} +-{r['ci95']:6.3f} {r['vs_reference']:9.1%} "
+        line = (f"    {r['policy']:>20} {r['utility']:8.3f} +-{r['ci95']:6.3f} {r['vs_reference']:9.1%} "
                 f"{r['success_rate']:8.3f} {r['collision_rate']:9.3f} {r['fairness']:8.3f}")
         if v1:
             line += (f" {r['fairness_window']:7.3f} {r['delivered']:7.2f} {r['drop_rate']:6.1%} "

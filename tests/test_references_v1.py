@@ -106,6 +106,46 @@ def test_musical_chairs_sits_after_a_success_and_leaves_when_empty():
     assert actions[0, 0] == 0 and state["chair"][0, 0] == -1 and actions[0, 1] > 0
 
 
+def test_frame_chairs_are_cells_of_the_frame_clock():
+    """With frame=True a user that got through sits in that slot's phase on that channel and
+    idles in the other phases; users still hopping transmit in every phase."""
+    core, _ = _core(n_users=3, n_channels=1, frame_clock=2)
+    policy = MusicalChairs(frame=True)
+    state = policy.initial_state(core, np.random.default_rng(0))
+    send = 1 + state["level"]  # the only channel, at the rule's level
+
+    def obs(last, acks, phase):  # ``phase``: the coming slot's; the last slot was the other one
+        o = _obs(core, last, acks)
+        o[0, :, core.clock_index + phase] = 1.0
+        return o
+
+    actions, state = policy(obs([send, send, send], [1, 0, 0], phase=1), state)  # user 0 got through in phase 0
+    assert actions.tolist() == [[0, send, send]] and state["phase"][0, 0] == 0
+    actions, state = policy(obs([0, send, send], [0, 1, 0], phase=0), state)  # user 1 got through in phase 1
+    assert actions.tolist() == [[send, 0, send]] and state["chair"].tolist() == [[0, 0, -1]]
+    assert state["phase"][0, :2].tolist() == [0, 1]
+    with pytest.raises(ValueError, match="frame clock"):
+        MusicalChairs(frame=True).initial_state(_core(n_users=2, n_channels=1)[0], np.random.default_rng(0))
+
+
+def test_frame_chairs_end_in_turns_without_collisions():
+    """Four users, two channels, a 2-slot clock: four cells. Once every user has sat down the
+    team is a collision-free TDMA frame: each user transmits in exactly one phase."""
+    core, obs = _core(n_users=4, n_channels=2, frame_clock=2, max_cycles=200)
+    policy = MusicalChairs(frame=True)
+    state = policy.initial_state(core, np.random.default_rng(1))
+    log = []
+    for _ in range(200):
+        actions, state = policy(obs, state)
+        obs, _, _, info = core.step(actions)
+        log.append((actions[0].copy(), info["collision_rate"][0]))
+    last = log[-20:]
+    assert all(collisions == 0 for _, collisions in last)
+    sends = np.array([actions > 0 for actions, _ in last])  # (20, 4)
+    assert sends.sum(axis=1).tolist() == [2] * 20  # two users a slot, one per channel
+    assert (sends[0::2] != sends[1::2]).all()  # each user in one phase only
+
+
 def test_aloha_with_queues_sends_only_with_a_packet():
     core, _ = _core(n_users=2, n_channels=1, traffic=True)
     policy = SlottedAloha(1.0)

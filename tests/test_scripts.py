@@ -59,7 +59,7 @@ def test_evaluate_dsa_writes_its_table(tmp_path):
     text = out.read_text()
     assert "python scripts/evaluate_dsa.py --scenario basic" in text
     for policy in ("random", "aloha", "adaptive", "probe, central settle", "probe, own settle", "oracle"):
-        assert f"    {policy:>18} " in text and f"{policy:>18} " in stdout
+        assert f"    {policy:>20} " in text and f"{policy:>20} " in stdout
     assert "  100.0%" in text.splitlines()[-1]  # the oracle is 100% of itself
 
 

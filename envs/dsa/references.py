@@ -211,25 +211,41 @@ class BinaryBackoff:
 
 class MusicalChairs:
     """Musical chairs: hop to a random channel every slot until a transmission succeeds, then
-    sit on that channel; a user whose queue empties leaves its chair (and hops again later)."""
+    sit on that channel; a user whose queue empties leaves its chair (and hops again later).
 
-    def __init__(self, level: int | None = None):
-        self.level = level
+    With ``frame=True``, on a preset whose users see a frame clock of F slots, a chair is a
+    (phase, channel) cell of the frame, the grid a TDMA frame fills: a seated user transmits
+    only in its own phase, so F users can take turns on one channel."""
+
+    def __init__(self, level: int | None = None, frame: bool = False):
+        self.level, self.frame = level, frame
 
     def initial_state(self, core: DSACoreV1, rng: np.random.Generator) -> dict[str, Any]:
-        return {"rng": rng, "chair": np.full((core.num_envs, core.n_users), -1),
+        frame = core.config.frame_clock if self.frame else 0
+        if self.frame and not frame:
+            raise ValueError("MusicalChairs(frame=True) needs a preset with a frame clock (frame_clock > 0)")
+        shape = (core.num_envs, core.n_users)
+        return {"rng": rng, "chair": np.full(shape, -1), "phase": np.zeros(shape, dtype=np.int64),
                 "level": expected_best_level(core.config) if self.level is None else self.level,
-                "K": core.n_channels, "L": core.n_levels, "A": core.n_actions,
-                "gate": core.queue_index if core.config.traffic else None}
+                "K": core.n_channels, "L": core.n_levels, "A": core.n_actions, "F": frame,
+                "clock": core.clock_index, "gate": core.queue_index if core.config.traffic else None}
 
     def __call__(self, obs: np.ndarray, state: dict[str, Any]) -> tuple[np.ndarray, Any]:
         last, sent, acked = _last_outcome(obs, state["A"])
         chair = np.where(sent & acked, (last - 1) // state["L"], state["chair"])
+        if state["F"]:  # the phase of the coming slot, and of the one just played
+            now = obs[..., state["clock"]:state["clock"] + state["F"]].argmax(axis=-1)
+            state["phase"] = np.where(sent & acked, (now - 1) % state["F"], state["phase"])
+            my_turn = state["phase"] == now
+        else:
+            my_turn = np.ones(chair.shape, dtype=bool)
         has_packet = obs[..., state["gate"]] > 0 if state["gate"] is not None else np.ones(chair.shape, dtype=bool)
         chair = np.where(has_packet, chair, -1)  # idle release
         hop = state["rng"].integers(0, state["K"], chair.shape)  # drawn every slot
-        channel = np.where(chair >= 0, chair, hop)
-        actions = np.where(has_packet, 1 + channel * state["L"] + state["level"], 0)
+        seated = chair >= 0
+        channel = np.where(seated, chair, hop)
+        transmit = has_packet & (~seated | my_turn)
+        actions = np.where(transmit, 1 + channel * state["L"] + state["level"], 0)
         state["chair"] = chair
         return actions.astype(np.int64), state
 
@@ -284,4 +300,5 @@ def reference_policies(config: DSAConfigV1, seed: int = 0) -> dict[str, DSAPolic
                                 seed=seed),
         "backoff": tune(lambda w: BinaryBackoff(int(w), 64), config, (1, 2, 4, 8, 16), seed=seed),
         "musical_chairs": MusicalChairs(),
+        **({"musical_chairs_frame": MusicalChairs(frame=True)} if config.frame_clock else {}),
     }
