@@ -12,7 +12,8 @@ schedule that never adapts achieves, and the decentralised rules that adapt.
   when it has a packet.
 * Decentralised, adapting on their own ACKs: queue-aware ALOHA and stay-on-success
   (:class:`~envs.dsa.baselines.SlottedAloha`), binary exponential backoff
-  (:class:`BinaryBackoff`) and :class:`MusicalChairs`.
+  (:class:`BinaryBackoff`) and :class:`MusicalChairs`, over channels and, where users see a
+  frame clock, over the frame's (phase, channel) cells.
 
 All follow :class:`~envs.dsa.baselines.DSAPolicy`.
 """
