@@ -157,6 +157,19 @@ def test_sweep_report_names_the_runs_that_did_not_finish(tmp_path):
     assert "| basic | dense |" in readme
 
 
+def test_report_only_reads_the_finished_runs_and_trains_nothing(tmp_path):
+    from marl_prune.experiments.report import run_and_report
+
+    configs = expand(["basic"], ["dense", "linear"], [0.75], [1], str(tmp_path / "runs"), TINY)
+    run_local(configs[:1], workers=1)
+    records = run_and_report(configs, Backend(workers=1, report_only=True), tmp_path / "out", "t")  # no raise
+    assert [r["method"] for r in records] == ["dense"]
+    assert not (tmp_path / "runs" / configs[1].run_name).exists()  # not started
+    readme = (tmp_path / "out" / "README.md").read_text()
+    assert "**Incomplete:** 1 of 2 runs did not finish" in readme
+    assert f"- not finished: {tmp_path / 'runs' / configs[1].run_name}" in readme and "| basic | dense |" in readme
+
+
 def test_training_progress_shows_the_time_left(capfd):
     from marl_prune.learner.runs import Progress, duration
 

@@ -51,6 +51,8 @@ class Backend:
     gpus_per_trial: float = 0.0
     overwrite: bool = False
     """Rerun a run whose folder holds another config (by default that is an error)."""
+    report_only: bool = False
+    """Train nothing: read the runs that have finished, and name the others as not finished."""
 
     def __post_init__(self) -> None:
         if self.kind not in ("local", "ray"):
@@ -70,13 +72,19 @@ class Backend:
         parser.add_argument("--overwrite", action="store_true",
                             help="rerun a run whose folder holds another config (by default that is an error; "
                                  "a run whose config is unchanged is always reused)")
+        parser.add_argument("--report-only", action="store_true",
+                            help="train nothing: report the runs that have finished, and list the others "
+                                 "(a long sweep's progress, while it runs elsewhere)")
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Backend:
-        return cls(args.backend, args.workers, args.address, args.cpus_per_trial, args.gpus_per_trial, args.overwrite)
+        return cls(args.backend, args.workers, args.address, args.cpus_per_trial, args.gpus_per_trial, args.overwrite,
+                   args.report_only)
 
     def run(self, configs: Sequence[TrainConfig]) -> list[dict[str, Any]]:
         """The records of ``configs``, in their order."""
+        if self.report_only:
+            return read_finished(configs)
         if self.kind == "ray":
             return run_ray(configs, self.address, self.cpus_per_trial, self.gpus_per_trial, overwrite=self.overwrite)
         return run_local(configs, self.workers, self.overwrite)
@@ -134,6 +142,20 @@ def _finished(config: TrainConfig) -> bool:
         return RunFolder.of(config).stage() == "finished"
     except ValueError:  # not a run folder: the run itself will say so
         return False
+
+
+def read_finished(configs: Sequence[TrainConfig]) -> list[dict[str, Any]]:
+    """The records of the configs whose runs have finished, in sweep order, training nothing;
+    :class:`SweepIncomplete` names the others, if any."""
+    records, problems = [], []
+    for config in configs:
+        if _finished(config):
+            records.append(run_one(config))
+        else:
+            problems.append(f"not finished: {Path(config.runs_dir) / config.run_name}")
+    if problems:
+        raise SweepIncomplete(records, problems, len(configs))
+    return records
 
 
 def run_local(configs: Sequence[TrainConfig], workers: int = 2, overwrite: bool = False) -> list[dict[str, Any]]:

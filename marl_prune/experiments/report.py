@@ -105,9 +105,11 @@ def _evaluation_setups(configs: Sequence[TrainConfig]) -> dict[str, TrainConfig]
 def run_and_report(configs: Sequence[TrainConfig], backend: Backend, out: Path, title: str,
                    relative_to: str | None = None,
                    sections: Callable[[list[dict], dict[str, dict[str, float]]], str] | None = None) -> list[dict]:
-    """Run the configs, then write tables, plots and a README to ``out``; ``sections(records,
-    baselines)`` adds Markdown to the README (baselines: scenario -> conventional baseline ->
-    fraction of the oracle)."""
+    """Run the configs (with ``backend.report_only``, read those that finished), then write
+    tables, plots and a README to ``out``; ``sections(records, baselines)`` adds Markdown to the
+    README (baselines: scenario -> conventional baseline -> fraction of the oracle). Runs that
+    did not finish are named in the README, then raised as :class:`SweepIncomplete`, except
+    with ``report_only``, where they are expected."""
     setups = _evaluation_setups(configs)
     try:
         records = backend.run(configs)
@@ -144,7 +146,7 @@ def run_and_report(configs: Sequence[TrainConfig], backend: Backend, out: Path, 
     if sections is not None:
         report.emit("\n" + sections(records, baselines))
     report.save(out / "README.md", title)
-    if incomplete is not None:
+    if incomplete is not None and not backend.report_only:
         raise incomplete
     return records
 
