@@ -157,7 +157,7 @@ def test_sweep_report_names_the_runs_that_did_not_finish(tmp_path):
     assert "| basic | dense |" in readme
 
 
-def test_report_only_reads_the_finished_runs_and_trains_nothing(tmp_path):
+def test_report_only_reads_the_finished_runs_and_trains_nothing(tmp_path, capfd):
     from marl_prune.experiments.report import run_and_report
 
     configs = expand(["basic"], ["dense", "linear"], [0.75], [1], str(tmp_path / "runs"), TINY)
@@ -168,6 +168,7 @@ def test_report_only_reads_the_finished_runs_and_trains_nothing(tmp_path):
     readme = (tmp_path / "out" / "README.md").read_text()
     assert "**Incomplete:** 1 of 2 runs did not finish" in readme
     assert f"- not finished: {tmp_path / 'runs' / configs[1].run_name}" in readme and "| basic | dense |" in readme
+    assert "report only: 1 of 2 runs have finished" in capfd.readouterr().err
 
 
 def test_training_progress_shows_the_time_left(capfd):

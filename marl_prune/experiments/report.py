@@ -146,7 +146,10 @@ def run_and_report(configs: Sequence[TrainConfig], backend: Backend, out: Path, 
     if sections is not None:
         report.emit("\n" + sections(records, baselines))
     report.save(out / "README.md", title)
-    if incomplete is not None and not backend.report_only:
+    if incomplete is not None and backend.report_only:
+        print(f"report only: {len(records)} of {len(configs)} runs have finished; {out / 'README.md'} lists the "
+              "others", file=sys.stderr)
+    elif incomplete is not None:
         raise incomplete
     return records
 
