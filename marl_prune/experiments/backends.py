@@ -147,7 +147,8 @@ def _finished(config: TrainConfig) -> bool:
 def read_finished(configs: Sequence[TrainConfig]) -> list[dict[str, Any]]:
     """The records of the configs whose runs have finished, in sweep order, training nothing;
     :class:`SweepIncomplete` names the others, if any."""
-    records, problems = [], []
+    records: list[dict[str, Any]] = []
+    problems: list[str] = []
     for config in configs:
         if _finished(config):
             records.append(run_one(config))
