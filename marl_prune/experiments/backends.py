@@ -122,7 +122,7 @@ class SweepStatus:
         else:
             verb = "skipped" if isinstance(error, RunInUse) else "failed"
             last_line = (str(error).strip().splitlines() or [""])[-1]
-            self.problems.append(f"{verb} {Path(config.runs_dir) / config.run_name}: {type(error).__name__}: "
+            self.problems.append(f"{verb} {RunFolder.of(config).path}: {type(error).__name__}: "
                                  f"{last_line}")
             print(f"sweep: {self.problems[-1]}", file=self.stream, flush=True)
         ended = self.trained + self.reused + len(self.problems)
@@ -153,7 +153,7 @@ def read_finished(configs: Sequence[TrainConfig]) -> list[dict[str, Any]]:
         if _finished(config):
             records.append(run_one(config))
         else:
-            problems.append(f"not finished: {Path(config.runs_dir) / config.run_name}")
+            problems.append(f"not finished: {RunFolder.of(config).path}")
     if problems:
         raise SweepIncomplete(records, problems, len(configs))
     return records
