@@ -76,6 +76,8 @@ def test_baselines_are_evaluated_on_each_runs_environment_and_episodes():
     _evaluation_setups([bare, TrainConfig(scenario="basic", eval_episodes=4, seed=2), TrainConfig(scenario="snr")])
     with pytest.raises(ValueError, match="evaluated on different environments"):
         _evaluation_setups([bare, changed])
+    with pytest.raises(ValueError, match="policies \\(greedy / sampled\\)"):  # a greedy and a sampled team
+        _evaluation_setups([bare, TrainConfig(scenario="basic", eval_episodes=4, eval_greedy=False)])
 
 
 def test_sweep_skips_finished_runs_and_resumes(tmp_path):

@@ -1,6 +1,7 @@
 """The method paper's claims, checked on sweep records with Welch's t-test over seeds.
 
-Each check compares per-seed greedy evaluation utilities (fraction of the oracle) and returns
+Each check compares per-seed evaluation scores (fraction of the centralised reference, v0: the
+oracle; greedy or sampled, as the runs were evaluated) and returns
 a verdict with the figures it rests on:
 
 - harmonic annealing is comparable or better than the best monotone schedule (linear or

@@ -86,10 +86,11 @@ def learning_curves(records: Sequence[dict[str, Any]], out: Path, tag: str = "ch
 
 
 def utility_vs_sparsity(rows: Sequence[dict[str, Any]], out: Path, scenario: str,
-                        baselines: dict[str, float] | None = None) -> Path:
+                        baselines: dict[str, float] | None = None, policy: str = "greedy") -> Path:
     """Aggregated utility (mean +- 95% CI) against final sparsity, a line per pruning method
     (nudged sideways so the intervals stay apart); dense methods as horizontal lines with
-    their interval shaded, conventional baselines dashed (listed, not drawn, when far below)."""
+    their interval shaded, conventional baselines dashed (listed, not drawn, when far below).
+    ``policy`` names how the teams acted in evaluation ("greedy" or "sampled") on the y axis."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     by_method: dict[str, list[dict]] = defaultdict(list)
@@ -117,7 +118,7 @@ def utility_vs_sparsity(rows: Sequence[dict[str, Any]], out: Path, scenario: str
             ax.plot([], [], ls="--", lw=1, color=f"C{7 + i % 3}", label=f"{name} (baseline, {value:.0%}, off scale)")
         else:
             ax.axhline(value, ls="--", lw=1, color=f"C{7 + i % 3}", label=f"{name} (baseline)")
-    ax.set(xlabel="final sparsity", ylabel=f"{rows[0]['metric'] if rows else ''} (greedy)", title=scenario)
+    ax.set(xlabel="final sparsity", ylabel=f"{rows[0]['metric'] if rows else ''} ({policy})", title=scenario)
     ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)

@@ -90,15 +90,17 @@ def baseline_fractions(config: TrainConfig) -> dict[str, float]:
 
 
 def _evaluation_setups(configs: Sequence[TrainConfig]) -> dict[str, TrainConfig]:
-    """One config per scenario whose environment and evaluation episodes every run of that
-    scenario shares (a report compares them with one set of baselines)."""
+    """One config per scenario whose environment, evaluation episodes and evaluation policy
+    (greedy or sampled) every run of that scenario shares (a report compares them with one set
+    of baselines)."""
     setups: dict[str, TrainConfig] = {}
     for config in configs:
         first = setups.setdefault(config.scenario, config)
-        if (config.env_config(), config.eval_episodes, config.eval_seed) != (
-                first.env_config(), first.eval_episodes, first.eval_seed):
+        if (config.env_config(), config.eval_episodes, config.eval_seed, config.eval_greedy) != (
+                first.env_config(), first.eval_episodes, first.eval_seed, first.eval_greedy):
             raise ValueError(f"the {config.scenario} runs {first.run_name} and {config.run_name} are evaluated on "
-                             "different environments or episodes; report them separately")
+                             "different environments, episodes or policies (greedy / sampled); report them "
+                             "separately")
     return setups
 
 
@@ -142,7 +144,7 @@ def run_and_report(configs: Sequence[TrainConfig], backend: Backend, out: Path, 
         report.emit(f"Conventional baselines on {scenario}: " + ", ".join(f"{k} {v:.1%}" for k, v in base.items()))
         if drawing:
             report.emit(f"\n![{scenario}]({scenario}_utility_vs_sparsity.png)\n")
-            _plots(records, rows, scenario, base, out)
+            _plots(records, rows, scenario, base, out, "greedy" if setup.eval_greedy else "sampled")
     if sections is not None:
         report.emit("\n" + sections(records, baselines))
     report.save(out / "README.md", title)
@@ -154,9 +156,11 @@ def run_and_report(configs: Sequence[TrainConfig], backend: Backend, out: Path, 
     return records
 
 
-def _plots(records: list[dict], rows: list[dict], scenario: str, base: dict[str, float], out: Path) -> None:
-    """Utility vs sparsity, learning curves, and the schedules' target vs realised sparsity."""
-    plots.utility_vs_sparsity(rows, out / f"{scenario}_utility_vs_sparsity.png", scenario, base)
+def _plots(records: list[dict], rows: list[dict], scenario: str, base: dict[str, float], out: Path,
+           policy: str) -> None:
+    """Utility vs sparsity, learning curves, and the schedules' target vs realised sparsity;
+    ``policy``: how the teams acted in evaluation, "greedy" or "sampled"."""
+    plots.utility_vs_sparsity(rows, out / f"{scenario}_utility_vs_sparsity.png", scenario, base, policy)
     plots.learning_curves(records, out / f"{scenario}_learning_curves.png", scenario=scenario)
     scheduled = [r for r in records if r["scenario"] == scenario and r["final_sparsity"] > 0
                  and r["method"] in SCHEDULES]
