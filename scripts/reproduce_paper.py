@@ -4,6 +4,7 @@
     python scripts/reproduce_paper.py --budget full         # hours: the numbers for docs/results
     python scripts/reproduce_paper.py --env-version v1 --budget full --widths 8 16 32 64 128
     python scripts/reproduce_paper.py --env-version v1 --budget full --hidden-size W
+    python scripts/reproduce_paper.py --env-version v1 --budget full --tune-schedules
 
 Use it to regenerate docs/results/paper_<budget>/ or to check the paper's claims on new runs;
 for any other grid use scripts/sweep.py, which this script drives with fixed arguments. Dense
@@ -20,7 +21,10 @@ With ``--env-version v1`` the same comparison runs where adapting pays (`pu_traf
 of 0.98; teams are evaluated on sampled actions, as in the README's v1 table. ``--widths``
 runs dense IAGC at each actor width instead, to find the width where capacity starts to limit
 the team (marl_prune/experiments/widths.py); ``--hidden-size`` then runs the comparison at the
-chosen width.
+chosen width. ``--tune-schedules`` instead tunes the linear, polynomial and harmonic schedules with
+equal effort (nine settings each, on the tuning seeds, at one final sparsity), then trains each
+schedule's best setting on fresh ``--confirm-seeds`` and compares those
+(marl_prune/experiments/tuning.py).
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from marl_prune.experiments.backends import Backend
+from marl_prune.experiments import tuning
+from marl_prune.experiments.backends import Backend, SweepIncomplete
 from marl_prune.experiments.claims import against_dense_table, check_claims, claims_table
 from marl_prune.experiments.grid import expand, run_name
 from marl_prune.experiments.report import run_and_report
@@ -57,6 +62,12 @@ SCENARIOS_V1 = ["pu_traffic", "gilbert"]
 centralised reference; ``fair`` is not solved, ``traffic`` needs 800 iterations per run)."""
 SPARSITIES_V1 = [0.5, 0.75, 0.9, 0.95, 0.98]
 WIDTHS = [8, 16, 32, 64, 128]
+TUNING_SCENARIOS = ["pu_traffic"]
+"""Where the schedules separate most (at 0.95: linear 32.6%, polynomial 39.8%, Welch p = 0.014)."""
+TUNING_SPARSITY = 0.95
+TUNING_SEEDS = [1, 2, 3]
+CONFIRM_SEEDS = [6, 7, 8, 9, 10]
+"""Fresh seeds: none of them is a tuning seed or a seed of the comparison's runs."""
 
 
 def width_configs(scenarios: list[str], widths: list[int], seeds: list[int], runs_dir: str,
@@ -103,12 +114,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--widths", nargs="+", type=int, default=None,
                         help=f"instead of the comparison: dense IAGC at each actor width (e.g. "
                              f"{' '.join(map(str, WIDTHS))}), to find where capacity starts to limit it")
+    parser.add_argument("--tune-schedules", action="store_true",
+                        help=f"instead of the comparison: tune linear, polynomial and harmonic with "
+                             f"{len(tuning.SCHEDULE_GRIDS['harmonic'])} settings each on --seeds (default: "
+                             f"{' '.join(map(str, TUNING_SEEDS))}) at one final sparsity (default: {TUNING_SPARSITY}) "
+                             f"on --scenarios (default: {' '.join(TUNING_SCENARIOS)}), then compare each one's best "
+                             "setting on --confirm-seeds")
+    parser.add_argument("--confirm-seeds", nargs="+", type=int, default=CONFIRM_SEEDS,
+                        help=f"with --tune-schedules: the seeds the picks are compared on (default: "
+                             f"{' '.join(map(str, CONFIRM_SEEDS))}; none may be a tuning seed)")
     parser.add_argument("--prune-mode", choices=["reference", "strict"], default="reference",
                         help="reference: pruned weights train freely between events (the paper); "
                              "strict: masks hold between events (runs and outputs get a _strict suffix)")
     parser.add_argument("--runs-dir", default=None, help="default: runs/<the output folder's name>")
     parser.add_argument("--out", type=Path, default=None,
-                        help="default: docs/results/paper_[v1_]<budget>[_h<width>|_widths][_strict]")
+                        help="default: docs/results/paper_[v1_]<budget>[_h<width>|_widths|_tuning][_strict]")
     Backend.add_arguments(parser)
     args = parser.parse_args(argv)
     v1 = args.env_version == "v1"
@@ -116,13 +136,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--methods {' '.join(sorted(set(args.methods) - set(METHODS)))} need --env-version v1")
     if args.widths is not None and args.hidden_size is not None:
         parser.error("--widths and --hidden-size exclude each other")
+    if args.tune_schedules and (args.widths is not None or args.methods is not None):
+        parser.error("--tune-schedules excludes --widths and --methods (it tunes linear, polynomial and harmonic)")
     budget = (BUDGETS_V1 if v1 else BUDGETS)[args.budget]
     scenarios = args.scenarios or (SCENARIOS_V1 if v1 else ["basic", "snr", "pu"])
     methods = args.methods or (METHODS_V1 if v1 else METHODS)
     sparsities = args.sparsities or (SPARSITIES_V1 if v1 else [0.5, 0.75, 0.9, 0.95])
     seeds = args.seeds or budget["seeds"]
     name = (f"paper_{'v1_' if v1 else ''}{args.budget}" + (f"_h{args.hidden_size}" if args.hidden_size else "")
-            + ("_widths" if args.widths else "") + ("_strict" if args.prune_mode == "strict" else ""))
+            + ("_widths" if args.widths else "") + ("_tuning" if args.tune_schedules else "")
+            + ("_strict" if args.prune_mode == "strict" else ""))
     runs_dir, out = args.runs_dir or f"runs/{name}", args.out or Path(f"docs/results/{name}")
     base = {"iterations": budget["iterations"], "num_envs": budget["num_envs"],
             "eval_episodes": budget["eval_episodes"], "eval_every": 0, "prune_mode": args.prune_mode}
@@ -130,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         base.update(env_version="v1", eval_greedy=False)
     if args.hidden_size:
         base["hidden_size"] = args.hidden_size
+    if args.tune_schedules:
+        return tune_schedules(args, base, runs_dir, out)
     try:
         if args.widths:
             configs = width_configs(scenarios, args.widths, seeds, runs_dir, base)
@@ -156,6 +181,35 @@ def main(argv: list[str] | None = None) -> int:
                  f"Paper comparison, {'v1, ' if v1 else ''}{args.budget} budget")
         run_and_report(configs, Backend.from_args(args), out, title,
                        sections=claims)
+    except (ValueError, ImportError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def tune_schedules(args: argparse.Namespace, base: dict, runs_dir: str, out: Path) -> int:
+    """The tuning runs first; once all have finished, each schedule's pick on the confirmation
+    seeds; then one report of both."""
+    seeds = args.seeds or TUNING_SEEDS
+    sparsities = args.sparsities or [TUNING_SPARSITY]
+    backend = Backend.from_args(args)
+    try:
+        if len(sparsities) != 1:
+            raise ValueError(f"--tune-schedules tunes at one final sparsity, got {sparsities}")
+        if set(seeds) & set(args.confirm_seeds):
+            raise ValueError(f"--confirm-seeds {sorted(set(seeds) & set(args.confirm_seeds))} are also tuning seeds: "
+                             "the picks must be compared on seeds that played no part in picking them")
+        configs = tuning.tuning_configs(args.scenarios or TUNING_SCENARIOS, sparsities[0], seeds, runs_dir, base)
+        incomplete = None
+        try:
+            picks = tuning.pick_best(backend.run(configs))
+            configs += tuning.confirmation_configs(picks, sparsities[0], args.confirm_seeds, runs_dir, base)
+        except SweepIncomplete as e:  # no picks before every tuning run has finished
+            incomplete, backend = e, dataclasses.replace(backend, report_only=True)
+        run_and_report(configs, backend, out, f"Schedule tuning, {args.env_version}, {args.budget} budget",
+                       sections=lambda records, _: tuning.tuning_section(records))
+        if incomplete is not None and not args.report_only:
+            raise incomplete
     except (ValueError, ImportError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
