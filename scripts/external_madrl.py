@@ -11,8 +11,10 @@ actors, ``share_policy_params=False``: with shared parameters and no agent id, i
 users see identical observations and act alike) for ``--frames`` environment slots summed
 over copies, by default the count ``train_dsa.py`` trains the preset for (its iterations,
 300 or the preset's own, x 32 copies x 100 slots), with our PPO's optimisation per batch
-(4 epochs of 4 minibatches). Every algorithm
-gets the same small tuning grid (``--lrs`` x ``--entropies``) on the
+(4 epochs of 4 minibatches; the value-based QMIX, VDN and IQL: 16 gradient steps on 800
+replayed slots per batch of 3,200). Every algorithm gets the same small tuning grid: ``--lrs``
+x ``--entropies`` for the policy-gradient ones, ``--lrs`` x ``--epsilons`` (the final
+epsilon of their epsilon-greedy exploration) for the value-based ones, on the
 first seed, each setting trained for ``--tune-frames`` (default: a third of ``--frames``); the
 best setting then runs on every seed at the full budget. Actor and critic are BenchMARL's MLP
 with ``--cells`` hidden units (default 64 64: the width of our actors; BenchMARL's own default,
@@ -48,6 +50,9 @@ from marl_prune.experiments.stats import ci95
 from marl_prune.learner.config import TrainConfig
 
 ALGORITHMS = ("mappo", "ippo", "qmix", "vdn", "iql")
+VALUE_BASED = ("qmix", "vdn", "iql")
+"""Q-learning algorithms: no entropy bonus; they explore epsilon-greedily, and their second
+tuning knob is the final epsilon."""
 OURS = {"dense IAGC (ours)": ("dense", 0.0), "harmonic@0.9 (ours)": ("harmonic", 0.9)}
 """Our trainer's rows beside BenchMARL's: (method, final sparsity) at the same budget."""
 FRAMES_PER_BATCH = 32 * 100
@@ -81,6 +86,7 @@ class BenchmarlPolicy:
 
 
 def algorithm_config(name: str, entropy: float) -> Any:
+    """BenchMARL's config of ``name`` with its defaults, and the entropy coefficient where it has one."""
     from benchmarl.algorithms import IppoConfig, IqlConfig, MappoConfig, QmixConfig, VdnConfig
 
     config = {"mappo": MappoConfig, "ippo": IppoConfig, "qmix": QmixConfig, "vdn": VdnConfig,
@@ -115,13 +121,22 @@ def load_record(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, entropy: float, frames: int,
+def knob_name(algorithm: str) -> str:
+    """The second tuning knob: ``eps`` (final exploration epsilon) for the value-based
+    algorithms, ``ent`` (entropy coefficient) for the others."""
+    return "eps" if algorithm in VALUE_BASED else "ent"
+
+
+def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, knob: float, frames: int,
             args: argparse.Namespace) -> dict[str, Any] | None:
     """Train one BenchMARL experiment (its folder under ``--runs-dir``) and evaluate it; the
     result is stored as JSON under ``--records`` (default: ``--runs-dir``); with ``--report-only``
-    a run without a record is None."""
+    a run without a record is None. ``knob``: the entropy coefficient, or for a value-based
+    algorithm the final exploration epsilon."""
     cells = "x".join(map(str, args.cells))
-    path = record_path(args, f"{scenario}__{algorithm}__lr{lr:g}__ent{entropy:g}__f{frames}__c{cells}__s{seed}")
+    path = record_path(args, f"{scenario}__{algorithm}__lr{lr:g}__{knob_name(algorithm)}{knob:g}__f{frames}__c{cells}"
+                             f"__s{seed}")
+    entropy = 0.0 if algorithm in VALUE_BASED else knob
     if path.exists() or args.report_only:
         return load_record(path)
     from benchmarl.experiment import Experiment, ExperimentConfig
@@ -140,6 +155,12 @@ def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, e
     # minibatches of 400 frames, is 6x the gradient steps and would not be the same budget)
     config.on_policy_minibatch_size = FRAMES_PER_BATCH // 4
     config.on_policy_n_minibatch_iters = 4 * 4
+    # the value-based ones get as many gradient steps on as many slots (BenchMARL's default,
+    # 1000 steps of 128 per batch, took 37 s an iteration here: a 300-iteration run in 3 hours)
+    config.off_policy_n_optimizer_steps = 4 * 4
+    config.off_policy_train_batch_size = FRAMES_PER_BATCH // 4
+    if algorithm in VALUE_BASED:
+        config.exploration_eps_end = knob
     config.evaluation = False
     config.render = False
     config.loggers = ["csv"]
@@ -158,7 +179,8 @@ def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, e
     result = evaluate(BenchmarlPolicy(experiment.policy, args.sampled), env, args.episodes, seed=args.eval_seed)
     metric = score_metric(env)
     record = {"algorithm": algorithm, "scenario": scenario, "env_version": version, "seed": seed, "lr": lr,
-              "entropy": entropy, "frames": frames, "cells": list(args.cells), "sampled": args.sampled,
+              "entropy": entropy, **({"eps_end": knob} if algorithm in VALUE_BASED else {}),
+              "frames": frames, "cells": list(args.cells), "sampled": args.sampled,
               "seconds": seconds, "cpu_seconds": cpu_seconds,
               "agent_steps_per_second": frames * env.n_users / cpu_seconds,
               "score": result.mean(metric) / reference_score(version, scenario, args.episodes, args.eval_seed),
@@ -223,8 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenarios", nargs="+", default=["snr", "pu"], help="presets (default: snr pu)")
     parser.add_argument("--env-version", choices=VERSIONS, default="v0", help="version of the presets (default: v0)")
-    parser.add_argument("--algorithms", nargs="+", choices=ALGORITHMS, default=["mappo", "ippo"],
-                        help="BenchMARL algorithms (default: mappo ippo)")
+    parser.add_argument("--algorithms", nargs="+", choices=ALGORITHMS, default=["mappo", "ippo", "qmix"],
+                        help="BenchMARL algorithms (default: mappo ippo qmix)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="seeds (default: 1 2 3)")
     parser.add_argument("--frames", type=int, default=None,
                         help="environment slots summed over copies per run (default: train_dsa.py's for the "
@@ -237,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="learning rates tried on the first seed (default: 5e-5 3e-4 1e-3)")
     parser.add_argument("--entropies", nargs="+", type=float, default=[0.0, 0.01],
                         help="entropy coefficients tried on the first seed (default: 0 0.01)")
+    parser.add_argument("--epsilons", nargs="+", type=float, default=[0.01, 0.1],
+                        help="final exploration epsilons the value-based algorithms try on the first seed, in "
+                             "place of the entropies (default: 0.01, BenchMARL's, and 0.1)")
     parser.add_argument("--episodes", type=int, default=64, help="evaluation episodes (default: 64)")
     parser.add_argument("--eval-seed", type=int, default=10_000, help="evaluation seed (default: 10000)")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/external_madrl"), help="BenchMARL's run folders")
@@ -264,19 +289,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.sampled is None:
         args.sampled = args.env_version == "v1"
     if args.smoke:
-        args.frames, args.tune_frames, args.lrs, args.entropies, args.seeds, args.episodes = 6400, 6400, \
-            args.lrs[:1], [0.0], [1], 4
+        args.frames, args.tune_frames, args.lrs, args.entropies, args.epsilons, args.seeds, args.episodes = \
+            6400, 6400, args.lrs[:1], [0.0], args.epsilons[:1], [1], 4
     report = Report()
     report.emit(f"BenchMARL MLPs {' x '.join(map(str, args.cells))}; tuning grid lr {args.lrs} x entropy "
-                f"{args.entropies} on seed {args.seeds[0]}, each at the tuning budget; the best (by score) then "
-                "trains every seed at the full budget."
+                f"{args.entropies} (value-based algorithms: x final exploration epsilon {args.epsilons}) on seed "
+                f"{args.seeds[0]}, each at the tuning budget; the best (by score) then trains every seed at the full "
+                "budget."
                 + f" Every team is evaluated on {'sampled' if args.sampled else 'greedy'} actions."
                 + (" Our rows: the trainer's defaults, on the same episodes." if args.ours else "")
                 + "\n")
     report.emit("Time: the CPU seconds of a run (torch on one thread), which other jobs on the machine do not "
                 "stretch as they do its wall time; * marks rows with a run recorded before CPU time was kept, "
                 "whose wall time stands in (on a shared machine, so slower).\n")
-    report.emit("| scenario | algorithm | lr | entropy | seeds | score (mean +- 95% CI) | fairness | "
+    report.emit("| scenario | algorithm | lr | entropy (or final epsilon) | seeds | score (mean +- 95% CI) | "
+                "fairness | "
                 "time per run | agent-steps/s | tuning score |")
     report.emit("|---|---|---|---|---|---|---|---|---|---|")
     missing = 0
@@ -286,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         whole = FRAMES_PER_BATCH  # tuning runs train whole BenchMARL iterations
         tune_frames = args.tune_frames if args.tune_frames is not None else max(whole, frames // 3 // whole * whole)
         for algorithm in args.algorithms:
-            grid = [(lr, ent) for lr in args.lrs for ent in args.entropies]
+            knobs = args.epsilons if algorithm in VALUE_BASED else args.entropies
+            grid = [(lr, knob) for lr in args.lrs for knob in knobs]
             found = {setting: run_one(algorithm, scenario, args.env_version, args.seeds[0], *setting, tune_frames,
                                       args) for setting in grid}
             tried = {setting: r for setting, r in found.items() if r is not None}
@@ -296,11 +324,12 @@ def main(argv: list[str] | None = None) -> int:
                             "| | | |")
                 missing += len(args.seeds)
                 continue
-            lr, entropy = max(tried, key=lambda s: tried[s]["score"])
-            runs = [run_one(algorithm, scenario, args.env_version, seed, lr, entropy, frames, args)
+            lr, knob = max(tried, key=lambda s: tried[s]["score"])
+            runs = [run_one(algorithm, scenario, args.env_version, seed, lr, knob, frames, args)
                     for seed in args.seeds]
             missing += runs.count(None)
-            report.emit(row(scenario, algorithm, f"{lr:g}", f"{entropy:g}", runs, f"{tried[lr, entropy]['score']:.1%}"))
+            shown = f"eps {knob:g}" if algorithm in VALUE_BASED else f"{knob:g}"
+            report.emit(row(scenario, algorithm, f"{lr:g}", shown, runs, f"{tried[lr, knob]['score']:.1%}"))
         if args.ours:
             for name, (method, sparsity) in OURS.items():
                 ours_runs = [run_ours(method, sparsity, scenario, args.env_version, seed, frames, args)

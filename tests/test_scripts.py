@@ -71,18 +71,20 @@ def test_external_madrl_reports_from_its_records_alone(tmp_path):
     records = tmp_path / "records"
     records.mkdir()
 
-    def record(lr, seed, frames, score):
-        name = f"snr__mappo__lr{lr:g}__ent0__f{frames}__c64x64__s{seed}.json"
+    def record(lr, seed, frames, score, algorithm="mappo", knob="ent0"):
+        name = f"snr__{algorithm}__lr{lr:g}__{knob}__f{frames}__c64x64__s{seed}.json"
         (records / name).write_text(json.dumps({"score": score, "fairness": 0.5, "seconds": 100.0,
                                                 "agent_steps_per_second": 1000.0}))
 
     for lr, score in ((5e-5, 0.4), (3e-4, 0.6), (1e-3, 0.5)):  # the tuning grid, at a third of 960k frames
         record(lr, 1, 320_000, score)
+        record(lr, 1, 320_000, score - 0.3, "qmix", "eps0.1")  # value-based: tuned on the final epsilon
     record(3e-4, 1, 960_000, 0.62)
     record(3e-4, 2, 960_000, 0.58)  # seed 3 not run yet
     out = tmp_path / "table.md"
-    _run("external_madrl.py", "--scenarios", "snr", "--algorithms", "mappo", "--entropies", "0", "--no-ours",
-         "--report-only", "--records", records, "--out", out)
+    _run("external_madrl.py", "--scenarios", "snr", "--algorithms", "mappo", "qmix", "--entropies", "0",
+         "--epsilons", "0.1", "--no-ours", "--report-only", "--records", records, "--out", out)
     table = out.read_text()
     assert "| snr | mappo | 0.0003 | 0 | 2 of 3 | 60.0% +- 25.4% | 0.500 | 100 s* | 1,000* | 60.0% |" in table
-    assert "Incomplete: 1 runs have no record yet" in table
+    assert "| snr | qmix | 0.0003 | eps 0.1 | 0 of 3 | not run yet | | | | 30.0% |" in table
+    assert "Incomplete: 4 runs have no record yet" in table
