@@ -16,8 +16,9 @@ import sys
 import numpy as np
 
 from envs.dsa import DSACore, evaluate, make_env_config
+from envs.dsa.config_v1 import DSAConfigV1
 from envs.dsa.fields import non_negative_int, positive_int
-from envs.dsa.references import reference_policy
+from envs.dsa.references import reference_policy, score_metric
 from marl_prune.deploy.runtime import SparseTeam
 
 
@@ -58,10 +59,14 @@ def main(argv: list[str] | None = None) -> int:
               f"{config.n_users} users: export the team file", file=sys.stderr)
         return 2
     result = evaluate(RuntimePolicy(team, greedy=not args.sample), config, args.episodes, seed=args.seed)
-    oracle = evaluate(reference_policy(config), config, args.episodes, seed=args.seed).mean()
+    reference = evaluate(reference_policy(config), config, args.episodes, seed=args.seed)
+    name = "centralised reference" if isinstance(config, DSAConfigV1) else "oracle"  # v0's reference is the genie
+    metric = score_metric(config)  # what the scenario is judged on (v1 fair: geometric mean throughput)
     print(f"{team.header['scenario']}: utility {result.mean():.3f} +- {result.ci95():.3f} per slot "
-          f"= {result.mean() / oracle:.1%} of the oracle ({oracle:.3f}); success "
-          f"{result.mean('success_rate'):.3f}, collision {result.mean('collision_rate'):.3f}")
+          f"= {result.mean() / reference.mean():.1%} of the {name} ({reference.mean():.3f}); success "
+          f"{result.mean('success_rate'):.3f}, collision {result.mean('collision_rate'):.3f}"
+          + (f"; score ({metric}) {result.mean(metric) / reference.mean(metric):.1%} of the reference's"
+             if metric != "utility" else ""))
     return 0
 
 
