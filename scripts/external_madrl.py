@@ -25,7 +25,9 @@ runs: the utility (v1 ``fair``: geometric mean throughput) as a fraction of the 
 reference's. Beside them, our trainer's dense IAGC and harmonic@0.9 rows, at the same frames
 and seeds, with our defaults (not re-tuned here), timed the same way (``--no-ours`` leaves them
 out). Results go to one JSON per run under ``--records`` (a finished run is reused,
-so an interrupted sweep resumes) and a Markdown table at ``--out``.
+so an interrupted sweep resumes; a BenchMARL run cut off midway resumes from its last
+checkpoint, ``--checkpoint-every`` iterations apart, and its record says ``resumed``) and a
+Markdown table at ``--out``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import argparse
 import copy
 import functools
 import json
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -43,6 +46,7 @@ import numpy as np
 import torch
 
 from envs.dsa import VERSIONS, evaluate, make_env_config
+from envs.dsa.fields import positive_int
 from envs.dsa.references import reference_policy, score_metric
 from envs.dsa.torchrl_env import GROUP
 from marl_prune.experiments.report import Report
@@ -127,6 +131,11 @@ def knob_name(algorithm: str) -> str:
     return "eps" if algorithm in VALUE_BASED else "ent"
 
 
+def checkpoints(folder: Path) -> list[Path]:
+    """The checkpoints of BenchMARL's experiments in a run's folder, the most frames first."""
+    return sorted(folder.glob("*/checkpoints/checkpoint_*.pt"), key=lambda p: -int(p.stem.rsplit("_", 1)[1]))
+
+
 def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, knob: float, frames: int,
             args: argparse.Namespace) -> dict[str, Any] | None:
     """Train one BenchMARL experiment (its folder under ``--runs-dir``) and evaluate it; the
@@ -166,13 +175,35 @@ def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, k
     config.loggers = ["csv"]
     config.create_json = False
     config.checkpoint_at_end = False
-    args.runs_dir.mkdir(parents=True, exist_ok=True)
-    config.save_folder = str(args.runs_dir.resolve())
+    # one folder per run, checkpointed every --checkpoint-every iterations: a run that was
+    # interrupted resumes from its last checkpoint (the value-based ones without their replay
+    # buffer, which would take a gigabyte; they refill it), and is marked so in its record
+    folder = args.runs_dir / path.stem
+    folder.mkdir(parents=True, exist_ok=True)
+    config.save_folder = str(folder.resolve())
+    config.checkpoint_interval = args.checkpoint_every * FRAMES_PER_BATCH
+    config.keep_checkpoints_num = 2  # BenchMARL deletes the older before it writes the newer: one stays whole
+    config.exclude_buffer_from_checkpoint = algorithm in VALUE_BASED
     start, cpu_start = time.perf_counter(), time.process_time()
     model = MlpConfig.get_from_yaml()
     model.num_cells = list(args.cells)
-    experiment = Experiment(task=dsa_task(scenario, env_version=version), algorithm_config=algorithm_config(
-        algorithm, entropy), model_config=model, critic_model_config=copy.deepcopy(model), seed=seed, config=config)
+
+    def experiment_from(restore: Path | None) -> Any:
+        config.restore_file = None if restore is None else str(restore)
+        return Experiment(task=dsa_task(scenario, env_version=version), algorithm_config=algorithm_config(
+            algorithm, entropy), model_config=model, critic_model_config=copy.deepcopy(model), seed=seed,
+            config=config)
+
+    experiment, resumed = None, False
+    for checkpoint in checkpoints(folder):
+        try:
+            experiment, resumed = experiment_from(checkpoint), True
+            break
+        except (RuntimeError, EOFError, OSError, KeyError, ValueError, pickle.UnpicklingError) as e:
+            print(f"note: {checkpoint} cannot be restored ({type(e).__name__}: the run was cut off while writing "
+                  "it?); trying an older one", file=sys.stderr)
+    if experiment is None:
+        experiment = experiment_from(None)
     experiment.run()
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     env = make_env_config(version, scenario)
@@ -181,7 +212,7 @@ def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, k
     record = {"algorithm": algorithm, "scenario": scenario, "env_version": version, "seed": seed, "lr": lr,
               "entropy": entropy, **({"eps_end": knob} if algorithm in VALUE_BASED else {}),
               "frames": frames, "cells": list(args.cells), "sampled": args.sampled,
-              "seconds": seconds, "cpu_seconds": cpu_seconds,
+              "seconds": seconds, "cpu_seconds": cpu_seconds, "resumed": resumed,
               "agent_steps_per_second": frames * env.n_users / cpu_seconds,
               "score": result.mean(metric) / reference_score(version, scenario, args.episodes, args.eval_seed),
               "utility": result.mean(),
@@ -265,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--episodes", type=int, default=64, help="evaluation episodes (default: 64)")
     parser.add_argument("--eval-seed", type=int, default=10_000, help="evaluation seed (default: 10000)")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/external_madrl"), help="BenchMARL's run folders")
+    parser.add_argument("--checkpoint-every", type=positive_int, default=20,
+                        help="iterations between a BenchMARL run's checkpoints, from which an interrupted run "
+                             "resumes (default: 20)")
     parser.add_argument("--records", type=Path, default=None,
                         help="per-run JSON results, reused when present (default: --runs-dir); a folder kept in "
                              "git lets a sweep that spans sittings resume where it stopped")
