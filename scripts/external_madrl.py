@@ -52,6 +52,7 @@ from envs.dsa.torchrl_env import GROUP
 from marl_prune.experiments.report import Report
 from marl_prune.experiments.stats import ci95
 from marl_prune.learner.config import TrainConfig
+from marl_prune.learner.run_folder import RunInUse, lock_folder
 
 ALGORITHMS = ("mappo", "ippo", "qmix", "vdn", "iql")
 VALUE_BASED = ("qmix", "vdn", "iql")
@@ -145,9 +146,22 @@ def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, k
     cells = "x".join(map(str, args.cells))
     path = record_path(args, f"{scenario}__{algorithm}__lr{lr:g}__{knob_name(algorithm)}{knob:g}__f{frames}__c{cells}"
                              f"__s{seed}")
-    entropy = 0.0 if algorithm in VALUE_BASED else knob
     if path.exists() or args.report_only:
         return load_record(path)
+    folder = args.runs_dir / path.stem
+    try:
+        with lock_folder(folder):  # two sweeps that share records never train one run twice at once
+            return load_record(path) if path.exists() else train_one(algorithm, scenario, version, seed, lr, knob,
+                                                                     frames, args, folder, path)
+    except RunInUse as e:
+        print(f"skipped: {e}", file=sys.stderr)
+        return None
+
+
+def train_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, knob: float, frames: int,
+              args: argparse.Namespace, folder: Path, path: Path) -> dict[str, Any]:
+    """:func:`run_one`'s training, in ``folder`` (locked), its record saved at ``path``."""
+    entropy = 0.0 if algorithm in VALUE_BASED else knob
     from benchmarl.experiment import Experiment, ExperimentConfig
     from benchmarl.models.mlp import MlpConfig
 
@@ -178,8 +192,6 @@ def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, k
     # one folder per run, checkpointed every --checkpoint-every iterations: a run that was
     # interrupted resumes from its last checkpoint (the value-based ones without their replay
     # buffer, which would take a gigabyte; they refill it), and is marked so in its record
-    folder = args.runs_dir / path.stem
-    folder.mkdir(parents=True, exist_ok=True)
     config.save_folder = str(folder.resolve())
     config.checkpoint_interval = args.checkpoint_every * FRAMES_PER_BATCH
     config.keep_checkpoints_num = 2  # BenchMARL deletes the older before it writes the newer: one stays whole

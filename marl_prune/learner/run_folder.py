@@ -147,38 +147,48 @@ class RunFolder:
     def lock(self) -> Iterator[None]:
         """Own the folder while the block runs; another live owner raises :class:`RunConflict`."""
         self.stage()  # a file in the way is reported before anything is created
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise ValueError(f"cannot create the run folder {self.path}: {e}") from None
-        path, me = self.path / LOCK, f"{os.getpid()}@{socket.gethostname()}"
-        if _HELD.get(path) is not None:  # already ours (a nested call in this process)
+        with lock_folder(self.path):
             yield
-            return
-        while True:
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                owner = path.read_text().strip() if path.exists() else ""
-                if _alive(owner):
-                    raise RunInUse(f"run folder {self.path} is in use by process {owner}; "
-                                      f"wait for it, or delete {path} if that process is gone") from None
-                print(f"note: taking over the lock of {self.path} from process {owner or '?'}, which is gone",
-                      file=sys.stderr)
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-                continue
-            with os.fdopen(fd, "w") as f:
-                f.write(me)
-            break
-        _HELD[path] = me
+
+
+@contextlib.contextmanager
+def lock_folder(folder: Path) -> Iterator[None]:
+    """Own ``folder`` (created if need be) while the block runs, through a lock file holding
+    this process's ``pid@host``: a live owner raises :class:`RunInUse`, a dead one's lock is
+    taken over. Any folder a run writes to can use it (a run folder's :meth:`RunFolder.lock`,
+    an external trainer's)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ValueError(f"cannot create the run folder {folder}: {e}") from None
+    path, me = folder / LOCK, f"{os.getpid()}@{socket.gethostname()}"
+    if _HELD.get(path) is not None:  # already ours (a nested call in this process)
+        yield
+        return
+    while True:
         try:
-            yield
-        finally:
-            _HELD.pop(path, None)
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            owner = path.read_text().strip() if path.exists() else ""
+            if _alive(owner):
+                raise RunInUse(f"run folder {folder} is in use by process {owner}; "
+                               f"wait for it, or delete {path} if that process is gone") from None
+            print(f"note: taking over the lock of {folder} from process {owner or '?'}, which is gone",
+                  file=sys.stderr)
             with contextlib.suppress(FileNotFoundError):
-                if path.read_text().strip() == me:
-                    path.unlink()
+                path.unlink()
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(me)
+        break
+    _HELD[path] = me
+    try:
+        yield
+    finally:
+        _HELD.pop(path, None)
+        with contextlib.suppress(FileNotFoundError):
+            if path.read_text().strip() == me:
+                path.unlink()
 
 
 _HELD: dict[Path, str] = {}
