@@ -294,3 +294,25 @@ def test_a_sweep_trains_each_scenario_for_its_own_budget_unless_told(monkeypatch
     assert sweep.main(common) == 0 and sweep.main([*common, "--iterations", "5"]) == 0
     assert {c.scenario: c.iterations for c in seen[0]} == {"traffic": 800, "gilbert": 300}
     assert {c.scenario: c.iterations for c in seen[1]} == {"traffic": 5, "gilbert": 5}
+
+
+def test_phase_table_averages_each_phase_of_the_training_curve(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    from marl_prune.experiments.report import phase_table
+
+    records = []
+    for seed, offset in ((1, 0.0), (2, 2.0)):  # 20 iterations: the curve is the iteration (+ offset)
+        run = tmp_path / f"linear_s{seed}"
+        with SummaryWriter(str(run)) as writer:
+            for i in range(20):
+                writer.add_scalar("charts/utility_vs_oracle", i + offset, i)
+                writer.add_scalar("sparsity/target", i / 20, i)
+        records.append({"scenario": "basic", "method": "linear", "final_sparsity": 0.95, "seed": seed,
+                        "run_dir": str(run)})
+    table = phase_table(records + [{"scenario": "snr", "method": "linear", "final_sparsity": 0.9, "seed": 1,
+                                    "run_dir": str(tmp_path / "none")}], "basic")
+    # phase 30%-40%: iterations 6 and 7, mean 6.5 (+1 for the seeds' mean offset), sparsity 7/20 at its end;
+    # phase 90%-100%: iterations 18 and 19, 18.5 + 1, sparsity 19/20
+    assert "| linear@0.95 | 2 | 7.500 (0.35) | 11.500 (0.55) | 15.500 (0.75) | 17.500 (0.85) | 19.500 (0.95) |" in table
+    assert phase_table(records, "snr") == ""

@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from envs.dsa import evaluate
 from envs.dsa.references import conventional_policies, score_metric
 from marl_prune.experiments import plots
@@ -145,6 +147,7 @@ def run_and_report(configs: Sequence[TrainConfig], backend: Backend, out: Path, 
         if drawing:
             report.emit(f"\n![{scenario}]({scenario}_utility_vs_sparsity.png)\n")
             _plots(records, rows, scenario, base, out, "greedy" if setup.eval_greedy else "sampled")
+        report.emit(phase_table(records, scenario))
     if sections is not None:
         report.emit("\n" + sections(records, baselines))
     report.save(out / "README.md", title)
@@ -154,6 +157,41 @@ def run_and_report(configs: Sequence[TrainConfig], backend: Backend, out: Path, 
     elif incomplete is not None:
         raise incomplete
     return records
+
+
+PHASES = ((0.3, 0.4), (0.5, 0.6), (0.7, 0.8), (0.8, 0.9), (0.9, 1.0))
+"""Phases of training, as fractions of a run's iterations, for :func:`phase_table`."""
+
+
+def phase_table(records: Sequence[dict[str, Any]], scenario: str, tag: str = "charts/utility_vs_oracle") -> str:
+    """Markdown: per configuration of ``scenario``, the training curve ``tag`` averaged over
+    each phase of :data:`PHASES` and over seeds, with the target sparsity where each phase
+    ends. Shows where a pruned team loses what it loses: a schedule that removes its last
+    weights after the learning rate has annealed leaves the team no time to recover."""
+    groups: dict[tuple[str, float], list[tuple[list[float], list[float]]]] = {}
+    for r in records:
+        if r["scenario"] != scenario:
+            continue
+        _, curve = plots.scalars(r["run_dir"], tag)
+        _, target = plots.scalars(r["run_dir"], "sparsity/target")
+        n = len(curve)
+        if n < 2 * len(PHASES):
+            continue
+        spans = [(int(a * n), int(b * n)) for a, b in PHASES]
+        groups.setdefault((r["method"], float(r["final_sparsity"])), []).append((
+            [float(curve[i:j].mean()) for i, j in spans],
+            [float(target[j - 1]) if len(target) == n else 0.0 for _, j in spans]))
+    if not groups:
+        return ""
+    head = " | ".join(f"{a:.0%}-{b:.0%}" for a, b in PHASES)
+    lines = [f"Training curve `{tag}` by phase of training (mean over seeds; in brackets the target sparsity "
+             "where the phase ends; the learning rate anneals linearly to 0 by default):\n",
+             f"| configuration | seeds | {head} |", "|---|---|" + "---|" * len(PHASES)]
+    for (method, sparsity), runs in sorted(groups.items()):
+        values, targets = np.mean([v for v, _ in runs], 0), np.mean([t for _, t in runs], 0)
+        cells = " | ".join(f"{v:.3f} ({t:.2f})" for v, t in zip(values, targets))
+        lines.append(f"| {method}{f'@{sparsity:g}' if sparsity else ''} | {len(runs)} | {cells} |")
+    return "\n".join(lines) + "\n"
 
 
 def _plots(records: list[dict], rows: list[dict], scenario: str, base: dict[str, float], out: Path,
