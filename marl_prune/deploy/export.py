@@ -16,7 +16,7 @@ from torch import nn
 from marl_prune import __version__
 from marl_prune.deploy.runtime import FORMAT, HEADER_KEY, CSRMatrix, SparseTeam, checksum
 from marl_prune.learner.config import TrainConfig
-from marl_prune.learner.runs import load_trained_actors
+from marl_prune.learner.runs import Actors, load_trained_actors
 from marl_prune.models.layout import ACTOR_LAYERS, actor_step, gru_cell
 from marl_prune.models.recurrent import RecurrentAgents
 
@@ -50,15 +50,22 @@ def stored_networks(actors: RecurrentAgents, agents: dict[str, int]) -> dict[str
     return {"shared": 0} if actors.stacks == 1 and actors.n_agents > 1 else agents
 
 
-def export_safetensors(actors: RecurrentAgents, config: TrainConfig, path: Path,
+def exportable(actors: Actors) -> RecurrentAgents:
+    """``actors`` if they are the recurrent actor, which export and the runtime take; else a
+    ValueError (``--actor mlp`` is an ablation of it)."""
+    if not isinstance(actors, RecurrentAgents):
+        raise ValueError("export takes the recurrent actor; --actor mlp is an ablation of it and is not exported")
+    return actors
+
+
+def export_safetensors(actors: Actors, config: TrainConfig, path: Path,
                        agents: dict[str, int] | None = None) -> Path:
     """Write the actors named in ``agents`` (name -> index; default all users) as CSR parts
     with the JSON header of :mod:`marl_prune.deploy.runtime`; a shared actor is stored once,
     with the agents' indices."""
     from safetensors.numpy import save_file
 
-    if not isinstance(actors, RecurrentAgents):
-        raise ValueError("export takes the recurrent actor; --actor mlp is an ablation of it and is not exported")
+    actors = exportable(actors)
     env = config.env_config()
     agents = agents or {f"user_{i}": i for i in range(actors.n_agents)}
     networks = stored_networks(actors, agents)
@@ -202,7 +209,8 @@ def export_run(run_dir: Path, out_dir: Path, formats: tuple[str, ...] = ("safete
         raise ValueError(f"unknown export format(s) {sorted(unknown)}; choose safetensors, onnx")
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"--out {out_dir} is a file; give a folder")
-    actors, config = load_trained_actors(run_dir)
+    loaded, config = load_trained_actors(run_dir)
+    actors = exportable(loaded)
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     team_path = export_safetensors(actors, config, out_dir / "team.safetensors")

@@ -18,14 +18,14 @@ from envs.dsa import DSACore, EvalResult, evaluate
 from envs.dsa.references import reference_policy, score_metric
 from envs.dsa.waterfall import play_episode, waterfall_image
 from marl_prune.learner.config import TrainConfig
-from marl_prune.models.recurrent import RecurrentAgents
+from marl_prune.learner.runs import Actors
 
 
 class ActorPolicy:
     """Acts greedily (argmax, the deployment default) or samples from the actors' policy
     with the evaluation's own random stream."""
 
-    def __init__(self, actors: RecurrentAgents, greedy: bool = True):
+    def __init__(self, actors: Actors, greedy: bool = True):
         self.actors, self.greedy = actors, greedy
         self.device = next(actors.parameters()).device
 
@@ -61,7 +61,7 @@ def oracle_utility(config: TrainConfig) -> float:
     return reference_result(config).mean()
 
 
-def evaluate_actors(actors: RecurrentAgents, config: TrainConfig, oracle: float | None = None) -> dict[str, float]:
+def evaluate_actors(actors: Actors, config: TrainConfig, oracle: float | None = None) -> dict[str, float]:
     """``eval/*`` metrics of the policy (greedy or sampled, ``eval_greedy``) on the run's evaluation episodes, with the
     utility as a fraction of the reference's (``utility_vs_oracle``; the reference's utility is
     computed when not given) and the scenario's score likewise (``score_vs_reference``)."""
@@ -76,7 +76,7 @@ def evaluate_actors(actors: RecurrentAgents, config: TrainConfig, oracle: float 
     return out
 
 
-def waterfall_of(actors: RecurrentAgents, config: TrainConfig) -> np.ndarray:
+def waterfall_of(actors: Actors, config: TrainConfig) -> np.ndarray:
     """The waterfall picture (:func:`envs.dsa.waterfall.waterfall_image`) of one episode of the
     policy, greedy or sampled as evaluated, drawn from the evaluation seed (its own episode, one
     copy: not one of the evaluation's batch)."""

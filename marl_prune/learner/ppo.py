@@ -9,8 +9,8 @@ import torch
 from torch import Tensor, nn
 
 from marl_prune.learner.config import TrainConfig
+from marl_prune.learner.runs import Actors
 from marl_prune.models.critics import ValueNormalizer
-from marl_prune.models.recurrent import RecurrentAgents
 from marl_prune.pruning import MaskSet
 
 
@@ -145,7 +145,7 @@ class _Chunks:
                    critic_h0=None if rollout.critic_hidden is None else _chunk_starts(rollout.critic_hidden, chunk))
 
 
-def _minibatch_loss(c: _Chunks, idx: Tensor, actors: RecurrentAgents, critic: nn.Module,
+def _minibatch_loss(c: _Chunks, idx: Tensor, actors: Actors, critic: nn.Module,
                     value_norm: ValueNormalizer | None, s: UpdateSettings) -> tuple[Tensor, dict[str, Tensor]]:
     """The PPO (or A2C) loss of the chunks ``idx``, and the terms it is made of."""
     local = c.critic_h0 is not None
@@ -182,7 +182,7 @@ def _minibatch_loss(c: _Chunks, idx: Tensor, actors: RecurrentAgents, critic: nn
 
 def ppo_update(
     rollout: Rollout,
-    actors: RecurrentAgents,
+    actors: Actors,
     critic: nn.Module,
     value_norm: ValueNormalizer | None,
     optimizer: torch.optim.Optimizer,

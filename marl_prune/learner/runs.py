@@ -60,7 +60,7 @@ def build_actors(config: TrainConfig, core: DSACore) -> Actors:
                            agent_ids=ids)
 
 
-def actor_prunable_weights(actors: RecurrentAgents, prune_head: bool = False) -> list[str]:
+def actor_prunable_weights(actors: Actors, prune_head: bool = False) -> list[str]:
     """The actor weights pruning acts on: the Linear and GRU weights, the head's only with
     ``prune_head`` (a global ranking tends to empty it)."""
     return prunable_weights(actors, exclude=() if prune_head else ("head.",))
@@ -82,7 +82,7 @@ def load_ticket(path: Path | str) -> tuple[dict, MaskSet | None]:
     return payload["actors"], (MaskSet(payload["masks"]) if payload["masks"] else None)
 
 
-def load_trained_actors(run_dir: Path | str) -> tuple[RecurrentAgents, TrainConfig]:
+def load_trained_actors(run_dir: Path | str) -> tuple[Actors, TrainConfig]:
     """The actors of a run's last checkpoint (on the CPU), and the run's config."""
     config = load_run_config(Path(run_dir))
     # the actors are stored alike in every checkpoint format

@@ -13,14 +13,13 @@ from torch import Tensor, nn
 from envs.dsa import DSACore, make_core
 from marl_prune.learner.checkpoint import CHECKPOINT_FORMAT
 from marl_prune.learner.config import TrainConfig
-from marl_prune.learner.runs import actor_prunable_weights, build_models, load_ticket, resolve_device
+from marl_prune.learner.runs import Actors, actor_prunable_weights, build_models, load_ticket, resolve_device
 from marl_prune.models.critics import ValueNormalizer
-from marl_prune.models.recurrent import RecurrentAgents
 from marl_prune.pruning import GradualPruner, MaskSet, prunable_weights
 from marl_prune.seeding import int_seed, seed_streams
 
 
-def build_pruners(config: TrainConfig, actors: RecurrentAgents, critic: nn.Module, optimizer: torch.optim.Optimizer,
+def build_pruners(config: TrainConfig, actors: Actors, critic: nn.Module, optimizer: torch.optim.Optimizer,
                   streams: dict[str, np.random.SeedSequence], ticket_masks: MaskSet | None = None
                   ) -> list[GradualPruner]:
     """The actors' pruner (per agent), and the critic's when ``prune_critic``; with a
@@ -51,7 +50,7 @@ class TrainState:
     config: TrainConfig
     device: torch.device
     core: DSACore
-    actors: RecurrentAgents
+    actors: Actors
     critic: nn.Module
     optimizer: torch.optim.Optimizer
     value_norm: ValueNormalizer | None

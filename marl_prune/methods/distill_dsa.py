@@ -16,7 +16,7 @@ from torch import nn
 
 from envs.dsa import make_core
 from marl_prune.learner.config import TrainConfig
-from marl_prune.learner.runs import actor_prunable_weights
+from marl_prune.learner.runs import Actors, actor_prunable_weights
 from marl_prune.methods.distill import capture_outputs, square_head_loss
 from marl_prune.models.recurrent import RecurrentAgents
 from marl_prune.pruning import MaskSet, compute_masks, masked_step
@@ -56,7 +56,7 @@ def _features(model: RecurrentAgents, obs: torch.Tensor) -> tuple[torch.Tensor, 
     return torch.stack(logits), [torch.stack(f) for f in feats]
 
 
-def distill_sparse_team(teacher: RecurrentAgents, config: TrainConfig, sparsity: float, epochs: int = 20,
+def distill_sparse_team(teacher: Actors, config: TrainConfig, sparsity: float, epochs: int = 20,
                         square_head_weight: float = 1.0, num_envs: int = 32, lr: float = 1e-3,
                         seed: int = 0) -> tuple[RecurrentAgents, MaskSet]:
     """A student pruned to ``sparsity`` and distilled from ``teacher`` with the mask fixed:
