@@ -10,9 +10,10 @@ Use it whenever more than one run is compared: it is the package's only experime
 run is scripts/train_dsa.py; the method paper's grid is scripts/reproduce_paper.py, a preset of
 this engine). Runs already finished are read, interrupted ones resumed: run the same command
 again to continue a sweep. It writes results.csv / results.md (mean and 95% CI over seeds of
-the greedy evaluation utility as a fraction of the oracle, the realised sparsity, the training
-runs per method), a README with the conventional baselines evaluated on the same episodes,
-and PNG plots per scenario.
+the evaluation score, greedy or sampled as the runs are configured, as a fraction of the
+centralised reference's (v0: the genie oracle), the realised sparsity, the training runs per
+method), a README with the conventional baselines evaluated on the same episodes, PNG plots
+per scenario, and the training curve by phase of training.
 """
 
 from __future__ import annotations
