@@ -29,16 +29,24 @@ def _pyplot():
     return plt
 
 
-def scalars(run_dir: str | Path, tag: str) -> tuple[np.ndarray, np.ndarray]:
-    """Steps and values of one TensorBoard scalar of a run."""
+def scalar_series(run_dir: str | Path, tags: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Steps and values of several TensorBoard scalars of a run, from one read of its event
+    files (empty arrays for a tag the run did not log)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
     acc.Reload()
-    if tag not in acc.Tags()["scalars"]:
-        return np.zeros(0), np.zeros(0)
-    events = acc.Scalars(tag)
-    return np.array([e.step for e in events]), np.array([e.value for e in events])
+    logged = set(acc.Tags()["scalars"])
+    series = {}
+    for tag in tags:
+        events = acc.Scalars(tag) if tag in logged else []
+        series[tag] = (np.array([e.step for e in events]), np.array([e.value for e in events], dtype=float))
+    return series
+
+
+def scalars(run_dir: str | Path, tag: str) -> tuple[np.ndarray, np.ndarray]:
+    """Steps and values of one TensorBoard scalar of a run."""
+    return scalar_series(run_dir, [tag])[tag]
 
 
 def _band(curves: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -151,8 +159,9 @@ def schedule_vs_realised(runs: dict[str, str | Path], out: Path, title: str = ""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     for i, (label, run_dir) in enumerate(runs.items()):
+        series = scalar_series(run_dir, ["sparsity/target", "sparsity/actual"])
         for tag, style in (("sparsity/target", "-"), ("sparsity/actual", "--")):
-            steps, values = scalars(run_dir, tag)
+            steps, values = series[tag]
             ax.plot(steps, values, style, color=f"C{i}", label=f"{label} {tag.split('/')[1]}")
     ax.set(xlabel="environment slots (summed over copies)", ylabel="actor sparsity", title=title)
     ax.grid(alpha=0.3)

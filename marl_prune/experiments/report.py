@@ -172,8 +172,8 @@ def phase_table(records: Sequence[dict[str, Any]], scenario: str, tag: str = "ch
     for r in records:
         if r["scenario"] != scenario:
             continue
-        _, curve = plots.scalars(r["run_dir"], tag)
-        _, target = plots.scalars(r["run_dir"], "sparsity/target")
+        series = plots.scalar_series(r["run_dir"], [tag, "sparsity/target"])
+        curve, target = series[tag][1], series["sparsity/target"][1]
         n = len(curve)
         if n < 2 * len(PHASES):
             continue
