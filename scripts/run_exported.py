@@ -15,8 +15,7 @@ import sys
 
 import numpy as np
 
-from envs.dsa import DSACore, evaluate, make_env_config
-from envs.dsa.config_v1 import DSAConfigV1
+from envs.dsa import DSACore, evaluate, make_env_config, version_of
 from envs.dsa.fields import non_negative_int, positive_int
 from envs.dsa.references import reference_policy, score_metric
 from marl_prune.deploy.runtime import SparseTeam
@@ -60,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     result = evaluate(RuntimePolicy(team, greedy=not args.sample), config, args.episodes, seed=args.seed)
     reference = evaluate(reference_policy(config), config, args.episodes, seed=args.seed)
-    name = "centralised reference" if isinstance(config, DSAConfigV1) else "oracle"  # v0's reference is the genie
+    name = "oracle" if version_of(config) == "v0" else "centralised reference"  # v0's reference is the genie
     metric = score_metric(config)  # what the scenario is judged on (v1 fair: geometric mean throughput)
     print(f"{team.header['scenario']}: utility {result.mean():.3f} +- {result.ci95():.3f} per slot "
           f"= {result.mean() / reference.mean():.1%} of the {name} ({reference.mean():.3f}); success "
