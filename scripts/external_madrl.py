@@ -3,6 +3,7 @@ evaluation episodes (needs ``pip install -e ".[benchmarl]"``).
 
     python scripts/external_madrl.py --scenarios snr pu --seeds 1 2 3
     python scripts/external_madrl.py --scenarios traffic --env-version v1 --algorithms mappo ippo
+    python scripts/external_madrl.py --env-version v1 --scenarios pu_traffic --algorithms mappo --actor gru
     python scripts/external_madrl.py --smoke                      # a tiny budget, to check the set-up
 
 Use it to test "beats MADRL baselines" against implementations we did not write; to compare
@@ -19,7 +20,9 @@ first seed, each setting trained for ``--tune-frames`` (default: a third of ``--
 best setting then runs on every seed at the full budget. Actor and critic are BenchMARL's MLP
 with ``--cells`` hidden units (default 64 64: the width of our actors; BenchMARL's own default,
 256 256, is 16x the arithmetic per hidden layer and made a 300-iteration run take about an hour
-here). The trained policy acts greedily on
+here). ``--actor gru`` gives the actors memory, as ours have: BenchMARL's GRU of ``cells[0]``
+units followed by an MLP of the remaining ``--cells`` (BenchMARL then trains on whole
+100-slot trajectories); the critic stays an MLP. The trained policy acts greedily on
 ``--episodes`` evaluation episodes (seed ``--eval-seed``, the trainer's), scored like our
 runs: the utility (v1 ``fair``: geometric mean throughput) as a fraction of the centralised
 reference's. Beside them, our trainer's dense IAGC and harmonic@0.9 rows, at the same frames
@@ -62,15 +65,19 @@ OURS = {"dense IAGC (ours)": ("dense", 0.0), "harmonic@0.9 (ours)": ("harmonic",
 """Our trainer's rows beside BenchMARL's: (method, final sparsity) at the same budget."""
 FRAMES_PER_BATCH = 32 * 100
 """Frames BenchMARL collects per iteration: our rollout's 32 copies x 100 slots."""
+HIDDEN = "_hidden_gru_0"
+"""Where BenchMARL's GRU policy keeps its hidden state, per agent."""
 
 
 class BenchmarlPolicy:
     """A trained BenchMARL policy as an :class:`envs.dsa.DSAPolicy`, on our evaluation
     episodes: greedy (the mode of its action distribution) or sampled (torch's generator
-    seeded from the evaluation's policy stream, so an evaluation repeats)."""
+    seeded from the evaluation's policy stream, so an evaluation repeats). A recurrent policy
+    (``hidden``: its GRU's layers and units) carries its hidden state from slot to slot, from
+    zeros at the episode's start."""
 
-    def __init__(self, policy: Any, sampled: bool = False):
-        self.policy, self.sampled = policy, sampled
+    def __init__(self, policy: Any, sampled: bool = False, hidden: tuple[int, int] | None = None):
+        self.policy, self.sampled, self.hidden = policy, sampled, hidden
 
     def initial_state(self, core: Any, rng: np.random.Generator) -> None:
         if self.sampled:
@@ -78,16 +85,21 @@ class BenchmarlPolicy:
         return None
 
     @torch.no_grad()
-    def __call__(self, obs: np.ndarray, state: None) -> tuple[np.ndarray, None]:
+    def __call__(self, obs: np.ndarray, state: torch.Tensor | None) -> tuple[np.ndarray, torch.Tensor | None]:
         from tensordict import TensorDict
         from torchrl.envs.utils import ExplorationType, set_exploration_type
 
         B, N = obs.shape[:2]
-        td = TensorDict({GROUP: TensorDict({"observation": torch.as_tensor(obs)}, batch_size=(B, N))},
-                        batch_size=(B,))
+        group = {"observation": torch.as_tensor(obs)}
+        root: dict[str, Any] = {}
+        if self.hidden is not None:  # BenchMARL's GRU reads is_init and its state, and writes the next state
+            group[HIDDEN] = torch.zeros(B, N, *self.hidden) if state is None else state
+            root["is_init"] = torch.full((B, 1), state is None)
+        td = TensorDict({GROUP: TensorDict(group, batch_size=(B, N)), **root}, batch_size=(B,))
         with set_exploration_type(ExplorationType.RANDOM if self.sampled else ExplorationType.DETERMINISTIC):
-            actions = self.policy(td)[GROUP, "action"]
-        return actions.reshape(B, N).cpu().numpy().astype(np.int64), None
+            out = self.policy(td)
+        actions = out[GROUP, "action"].reshape(B, N).cpu().numpy().astype(np.int64)
+        return actions, None if self.hidden is None else out["next", GROUP, HIDDEN]
 
 
 def algorithm_config(name: str, entropy: float) -> Any:
@@ -126,6 +138,21 @@ def load_record(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def model_config(kind: str, cells: list[int]) -> Any:
+    """BenchMARL's model: an MLP of ``cells`` hidden units, or (``gru``) its GRU of ``cells[0]``
+    units followed by an MLP of ``cells[1:]``."""
+    from benchmarl.models.gru import GruConfig
+    from benchmarl.models.mlp import MlpConfig
+
+    if kind == "mlp":
+        model = MlpConfig.get_from_yaml()
+        model.num_cells = list(cells)
+        return model
+    model = GruConfig.get_from_yaml()
+    model.hidden_size, model.n_layers, model.mlp_num_cells = cells[0], 1, list(cells[1:])
+    return model
+
+
 def knob_name(algorithm: str) -> str:
     """The second tuning knob: ``eps`` (final exploration epsilon) for the value-based
     algorithms, ``ent`` (entropy coefficient) for the others."""
@@ -143,7 +170,7 @@ def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, k
     result is stored as JSON under ``--records`` (default: ``--runs-dir``); with ``--report-only``
     a run without a record is None. ``knob``: the entropy coefficient, or for a value-based
     algorithm the final exploration epsilon."""
-    cells = "x".join(map(str, args.cells))
+    cells = "x".join(map(str, args.cells)) + ("__gru" if args.actor == "gru" else "")
     path = record_path(args, f"{scenario}__{algorithm}__lr{lr:g}__{knob_name(algorithm)}{knob:g}__f{frames}__c{cells}"
                              f"__s{seed}")
     if path.exists() or args.report_only:
@@ -163,7 +190,6 @@ def train_one(algorithm: str, scenario: str, version: str, seed: int, lr: float,
     """:func:`run_one`'s training, in ``folder`` (locked), its record saved at ``path``."""
     entropy = 0.0 if algorithm in VALUE_BASED else knob
     from benchmarl.experiment import Experiment, ExperimentConfig
-    from benchmarl.models.mlp import MlpConfig
 
     from envs.dsa.benchmarl_task import dsa_task
 
@@ -197,14 +223,13 @@ def train_one(algorithm: str, scenario: str, version: str, seed: int, lr: float,
     config.keep_checkpoints_num = 2  # BenchMARL deletes the older before it writes the newer: one stays whole
     config.exclude_buffer_from_checkpoint = algorithm in VALUE_BASED
     start, cpu_start = time.perf_counter(), time.process_time()
-    model = MlpConfig.get_from_yaml()
-    model.num_cells = list(args.cells)
+    critic = model_config("mlp", args.cells)
 
     def experiment_from(restore: Path | None) -> Any:
         config.restore_file = None if restore is None else str(restore)
         return Experiment(task=dsa_task(scenario, env_version=version), algorithm_config=algorithm_config(
-            algorithm, entropy), model_config=model, critic_model_config=copy.deepcopy(model), seed=seed,
-            config=config)
+            algorithm, entropy), model_config=model_config(args.actor, args.cells),
+            critic_model_config=copy.deepcopy(critic), seed=seed, config=config)
 
     experiment, resumed = None, False
     for checkpoint in checkpoints(folder):
@@ -219,11 +244,13 @@ def train_one(algorithm: str, scenario: str, version: str, seed: int, lr: float,
     experiment.run()
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     env = make_env_config(version, scenario)
-    result = evaluate(BenchmarlPolicy(experiment.policy, args.sampled), env, args.episodes, seed=args.eval_seed)
+    hidden = None if args.actor == "mlp" else (1, args.cells[0])
+    result = evaluate(BenchmarlPolicy(experiment.policy, args.sampled, hidden), env, args.episodes,
+                      seed=args.eval_seed)
     metric = score_metric(env)
     record = {"algorithm": algorithm, "scenario": scenario, "env_version": version, "seed": seed, "lr": lr,
               "entropy": entropy, **({"eps_end": knob} if algorithm in VALUE_BASED else {}),
-              "frames": frames, "cells": list(args.cells), "sampled": args.sampled,
+              "frames": frames, "cells": list(args.cells), "actor": args.actor, "sampled": args.sampled,
               "seconds": seconds, "cpu_seconds": cpu_seconds, "resumed": resumed,
               "agent_steps_per_second": frames * env.n_users / cpu_seconds,
               "score": result.mean(metric) / reference_score(version, scenario, args.episodes, args.eval_seed),
@@ -298,6 +325,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="slots per tuning run (default: a third of --frames)")
     parser.add_argument("--cells", nargs="+", type=int, default=[64, 64],
                         help="hidden layer sizes of the actor and critic MLPs (default: 64 64, our actors' width)")
+    parser.add_argument("--actor", choices=("mlp", "gru"), default="mlp",
+                        help="the actors' model: BenchMARL's MLP, or its GRU of the first --cells units and an MLP of "
+                             "the rest (default: mlp)")
     parser.add_argument("--lrs", nargs="+", type=float, default=[5e-5, 3e-4, 1e-3],
                         help="learning rates tried on the first seed (default: 5e-5 3e-4 1e-3)")
     parser.add_argument("--entropies", nargs="+", type=float, default=[0.0, 0.01],
@@ -338,10 +368,11 @@ def main(argv: list[str] | None = None) -> int:
         args.frames, args.tune_frames, args.lrs, args.entropies, args.epsilons, args.seeds, args.episodes = \
             6400, 6400, args.lrs[:1], [0.0], args.epsilons[:1], [1], 4
     report = Report()
-    report.emit(f"BenchMARL MLPs {' x '.join(map(str, args.cells))}; tuning grid lr {args.lrs} x entropy "
-                f"{args.entropies} (value-based algorithms: x final exploration epsilon {args.epsilons}) on seed "
-                f"{args.seeds[0]}, each at the tuning budget; the best (by score) then trains every seed at the full "
-                "budget."
+    actors = "MLP" if args.actor == "mlp" else f"GRU {args.cells[0]} + MLP {list(args.cells[1:])}"
+    report.emit(f"BenchMARL actors: {actors}; critics: MLP {' x '.join(map(str, args.cells))}; tuning grid lr "
+                f"{args.lrs} x entropy {args.entropies} (value-based algorithms: x final exploration epsilon "
+                f"{args.epsilons}) on seed {args.seeds[0]}, each at the tuning budget; the best (by score) then "
+                "trains every seed at the full budget."
                 + f" Every team is evaluated on {'sampled' if args.sampled else 'greedy'} actions."
                 + (" Our rows: the trainer's defaults, on the same episodes." if args.ours else "")
                 + "\n")
@@ -359,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         whole = FRAMES_PER_BATCH  # tuning runs train whole BenchMARL iterations
         tune_frames = args.tune_frames if args.tune_frames is not None else max(whole, frames // 3 // whole * whole)
         for algorithm in args.algorithms:
+            name = algorithm if args.actor == "mlp" else f"{algorithm} (GRU)"
             knobs = args.epsilons if algorithm in VALUE_BASED else args.entropies
             grid = [(lr, knob) for lr in args.lrs for knob in knobs]
             found = {setting: run_one(algorithm, scenario, args.env_version, args.seeds[0], *setting, tune_frames,
@@ -366,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
             tried = {setting: r for setting, r in found.items() if r is not None}
             missing += len(grid) - len(tried)
             if len(tried) < len(grid):  # report-only: no best setting before the grid is complete
-                report.emit(f"| {scenario} | {algorithm} | | | | tuning: {len(tried)} of {len(grid)} settings run | "
+                report.emit(f"| {scenario} | {name} | | | | tuning: {len(tried)} of {len(grid)} settings run | "
                             "| | | |")
                 missing += len(args.seeds)
                 continue
@@ -375,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
                     for seed in args.seeds]
             missing += runs.count(None)
             shown = f"eps {knob:g}" if algorithm in VALUE_BASED else f"{knob:g}"
-            report.emit(row(scenario, algorithm, f"{lr:g}", shown, runs, f"{tried[lr, knob]['score']:.1%}"))
+            report.emit(row(scenario, name, f"{lr:g}", shown, runs, f"{tried[lr, knob]['score']:.1%}"))
         if args.ours:
             for name, (method, sparsity) in OURS.items():
                 ours_runs = [run_ours(method, sparsity, scenario, args.env_version, seed, frames, args)

@@ -53,3 +53,18 @@ def test_smoke_run_trains_and_scores_on_our_episodes(tmp_path):
     assert 0 < ours["cpu_seconds"] and ours["agent_steps_per_second"] == pytest.approx(6400 * 4 / ours["cpu_seconds"])
     config = json.loads((tmp_path / "runs" / "ours" / "basic__harmonic__sf0.9__s1" / "config.json").read_text())
     assert config["iterations"] == 2 and config["eval_greedy"] is True
+
+
+def test_smoke_run_with_recurrent_actors_carries_their_state(tmp_path):
+    """--actor gru: BenchMARL's GRU actors train, act on our episodes (which need is_init and
+    their hidden state fed in: without them BenchMARL's GRU refuses to run), and the record
+    says so."""
+    out = tmp_path / "table.md"
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "external_madrl.py"), "--smoke", "--scenarios",
+                             "basic", "--algorithms", "mappo", "--actor", "gru", "--no-ours", "--runs-dir",
+                             str(tmp_path / "runs"), "--out", str(out)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "| basic | mappo (GRU) | 5e-05 | 0 | 1 |" in out.read_text()
+    (path,) = (tmp_path / "runs").glob("basic__mappo__*__c64x64__gru__s1.json")
+    assert json.loads(path.read_text())["actor"] == "gru"

@@ -88,3 +88,34 @@ def test_external_madrl_reports_from_its_records_alone(tmp_path):
     assert "| snr | mappo | 0.0003 | 0 | 2 of 3 | 60.0% +- 25.4% | 0.500 | 100 s* | 1,000* | 60.0% |" in table
     assert "| snr | qmix | 0.0003 | eps 0.1 | 0 of 3 | not run yet | | | | 30.0% |" in table
     assert "Incomplete: 4 runs have no record yet" in table
+
+
+def test_external_madrl_feeds_a_recurrent_policy_its_own_state():
+    """BenchmarlPolicy with a GRU: zeros and is_init at the episode's start, then the state the
+    policy wrote as next, with is_init false (a stand-in policy that counts slots)."""
+    import importlib.util
+
+    import numpy as np
+    import torch
+    from tensordict import TensorDict
+
+    spec = importlib.util.spec_from_file_location("external_madrl", ROOT / "scripts" / "external_madrl.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    seen = []
+
+    def counting_policy(td: TensorDict) -> TensorDict:
+        h, first = td["agents", module.HIDDEN], td["is_init"]
+        seen.append((h.clone(), first.clone()))
+        td["agents", "action"] = h[..., 0, 0].long()
+        td["next", "agents", module.HIDDEN] = h + 1
+        return td
+
+    policy = module.BenchmarlPolicy(counting_policy, hidden=(1, 3))
+    obs = np.zeros((2, 4, 5), dtype=np.float32)  # 2 copies, 4 users
+    state = policy.initial_state(None, np.random.default_rng(0))
+    for slot in range(3):
+        actions, state = policy(obs, state)
+        assert actions.shape == (2, 4) and (actions == slot).all()
+    assert [bool(first.all()) for _, first in seen] == [True, False, False]
+    assert seen[0][0].shape == (2, 4, 1, 3) and torch.equal(seen[2][0], torch.full((2, 4, 1, 3), 2.0))
