@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from envs.dsa import PRESETS_V1, DSAConfigV1, DSACoreV1, SlottedAloha, evaluate, make_config_v1
+from envs.dsa import PRESETS_V1, DSAConfig, DSAConfigV1, DSACore, DSACoreV1, SlottedAloha, evaluate, make_config_v1
 from envs.dsa.baselines import oracle_actions
 from envs.dsa.references import (
     BinaryBackoff,
@@ -163,3 +163,12 @@ def test_every_preset_rewards_adapting(scenario):
     metric = config.score_metric
     score = {k: evaluate(policies[k], config, 16, seed=10_000).mean(metric) for k in ("central", "fixed", "tdma")}
     assert max(score["fixed"], score["tdma"]) <= 0.75 * score["central"], score
+
+
+@pytest.mark.parametrize("policy", [CentralScheduler(), StaticSchedule("tdma"), BinaryBackoff(), MusicalChairs()],
+                         ids=lambda p: type(p).__name__)
+def test_v1_references_refuse_a_v0_core_by_name(policy):
+    core = DSACore(DSAConfig(), 1)
+    core.reset(seed=0)
+    with pytest.raises(TypeError, match=f"{type(policy).__name__} plays dsa_v1 cores, got DSACore"):
+        policy.initial_state(core, np.random.default_rng(0))

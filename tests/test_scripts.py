@@ -93,15 +93,12 @@ def test_external_madrl_reports_from_its_records_alone(tmp_path):
 def test_external_madrl_feeds_a_recurrent_policy_its_own_state():
     """BenchmarlPolicy with a GRU: zeros and is_init at the episode's start, then the state the
     policy wrote as next, with is_init false (a stand-in policy that counts slots)."""
-    import importlib.util
-
     import numpy as np
     import torch
+    from script_module import load_script
     from tensordict import TensorDict
 
-    spec = importlib.util.spec_from_file_location("external_madrl", ROOT / "scripts" / "external_madrl.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("external_madrl.py")
     seen = []
 
     def counting_policy(td: TensorDict) -> TensorDict:

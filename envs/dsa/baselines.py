@@ -19,11 +19,12 @@ from envs.dsa.core import DSACore
 class DSAPolicy(Protocol):
     """A (possibly recurrent, possibly stochastic) policy for all users of a batch."""
 
-    def initial_state(self, core: DSACore, rng: np.random.Generator) -> Any:
+    def initial_state(self, core: DSACore, rng: np.random.Generator, /) -> Any:
         """Recurrent state at the start of an episode; ``rng`` is the policy's own stream."""
 
-    def __call__(self, obs: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
-        """Actions ``(B, N)`` for observations ``(B, N, obs_dim)``, and the next state."""
+    def __call__(self, obs: np.ndarray, state: Any, /) -> tuple[np.ndarray, Any]:
+        """Actions ``(B, N)`` for observations ``(B, N, obs_dim)``, and the next state
+        (both arguments are passed by position)."""
 
 
 def expected_best_level(config: DSAConfig) -> int:

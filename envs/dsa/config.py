@@ -153,6 +153,7 @@ def make_config(scenario: str | DSAConfig = "basic", **overrides: object) -> DSA
 
 def from_presets(presets: dict[str, Any], kind: type, label: str, scenario: Any, overrides: dict[str, Any]) -> Any:
     """``scenario`` (a name in ``presets`` or a ``kind`` config) with ``overrides`` applied."""
+    base: Any
     if isinstance(scenario, kind):
         base = scenario
     else:

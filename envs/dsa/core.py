@@ -367,7 +367,7 @@ class DSACore:
         }
 
     # ---------------------------------------------------------------- snapshot / restore
-    _DYNAMIC = ("gain_db", "fading_db", "pu_on", "obs", "cum_throughput")
+    _DYNAMIC: tuple[str, ...] = ("gain_db", "fading_db", "pu_on", "obs", "cum_throughput")
 
     def get_state(self) -> dict[str, Any]:
         """Everything that defines the copies' position in their episode and random stream:

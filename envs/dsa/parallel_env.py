@@ -21,7 +21,8 @@ class DSAParallelEnv(ParallelEnv):
     See :mod:`envs.dsa_v0` for the table of spaces, rewards and options.
     """
 
-    metadata = {"name": "dsa_v0", "render_modes": ["human", "ansi", "rgb_array"], "is_parallelizable": True}
+    metadata: dict[str, Any] = {"name": "dsa_v0", "render_modes": ["human", "ansi", "rgb_array"],
+                                "is_parallelizable": True}
     make_config = staticmethod(make_config)
 
     def __init__(

@@ -28,6 +28,7 @@ from scipy.optimize import linear_sum_assignment
 from envs.dsa.baselines import DSAPolicy, GenieOracle, SlottedAloha, expected_best_level
 from envs.dsa.config import DSAConfig
 from envs.dsa.config_v1 import FAIR_REWARDS, DSAConfigV1
+from envs.dsa.core import DSACore
 from envs.dsa.core_v1 import PF_FLOOR, DSACoreV1
 
 _FADING_QUANTILES = -np.log1p(-(np.arange(32) + 0.5) / 32)  # Exp(1) power gains, equal mass each
@@ -47,6 +48,13 @@ def _assign(value: np.ndarray, level: np.ndarray, n_levels: int, allowed: np.nda
     return actions
 
 
+def v1_core(core: DSACore, policy: str) -> DSACoreV1:
+    """``core``, which a dsa_v1 reference policy needs to be a dsa_v1 core."""
+    if not isinstance(core, DSACoreV1):
+        raise TypeError(f"{policy} plays dsa_v1 cores, got {type(core).__name__}")
+    return core
+
+
 def _has_packet(core: DSACoreV1) -> np.ndarray:
     return core.queues.length > 0 if core.config.traffic else np.ones((core.num_envs, core.n_users), dtype=bool)
 
@@ -61,10 +69,8 @@ class CentralScheduler:
             raise ValueError(f"weight must be reward or max_weight, got {weight!r}")
         self.weight = weight
 
-    def initial_state(self, core: DSACoreV1, rng: np.random.Generator) -> DSACoreV1:
-        if not isinstance(core, DSACoreV1):
-            raise TypeError("CentralScheduler schedules dsa_v1 cores")
-        return core  # it reads the environment itself
+    def initial_state(self, core: DSACore, rng: np.random.Generator) -> DSACoreV1:
+        return v1_core(core, "CentralScheduler")  # it reads the environment itself
 
     def __call__(self, obs: np.ndarray, core: DSACoreV1) -> tuple[np.ndarray, DSACoreV1]:
         cfg = core.config
@@ -99,7 +105,7 @@ def expected_link_values(core: DSACoreV1) -> tuple[np.ndarray, np.ndarray]:
     fading = _FADING_QUANTILES if cfg.rayleigh_fading else np.ones(1)
     p_bad = cfg.ge_p_bad
     p_pu_off = np.where(core.pu_mask, cfg.pu_p_off / max(cfg.pu_p_on + cfg.pu_p_off, 1e-12), 1.0)  # (K,)
-    success, rate = 0.0, 0.0
+    success, rate = np.zeros(()), np.zeros(())  # broadcast to (B, N, K, L) below
     for state_prob, attenuation in ((1.0 - p_bad, 0.0), (p_bad, cfg.ge_bad_db)):
         snr_db = core.gain_db[..., None, None] - attenuation + core.level_db[:, None]  # (B, N, K, L, 1)
         snr_db = snr_db + 10.0 * np.log10(fading)  # (B, N, K, L, F)
@@ -149,9 +155,8 @@ class StaticSchedule:
             raise ValueError(f"kind must be fixed or tdma, got {kind!r}")
         self.kind = kind
 
-    def initial_state(self, core: DSACoreV1, rng: np.random.Generator) -> dict[str, Any]:
-        if not isinstance(core, DSACoreV1):
-            raise TypeError("StaticSchedule schedules dsa_v1 cores")
+    def initial_state(self, core: DSACore, rng: np.random.Generator) -> dict[str, Any]:
+        core = v1_core(core, "StaticSchedule")
         cfg = core.config
         value, level = expected_link_values(core)
         T = cfg.max_cycles
@@ -189,7 +194,8 @@ class BinaryBackoff:
             raise ValueError(f"need 1 <= cw_min <= cw_max, got {cw_min}, {cw_max}")
         self.cw_min, self.cw_max, self.level = cw_min, cw_max, level
 
-    def initial_state(self, core: DSACoreV1, rng: np.random.Generator) -> dict[str, Any]:
+    def initial_state(self, core: DSACore, rng: np.random.Generator) -> dict[str, Any]:
+        core = v1_core(core, "BinaryBackoff")
         shape = (core.num_envs, core.n_users)
         return {"rng": rng, "cw": np.full(shape, self.cw_min), "counter": rng.integers(0, self.cw_min, shape),
                 "level": expected_best_level(core.config) if self.level is None else self.level,
@@ -221,7 +227,8 @@ class MusicalChairs:
     def __init__(self, level: int | None = None, frame: bool = False):
         self.level, self.frame = level, frame
 
-    def initial_state(self, core: DSACoreV1, rng: np.random.Generator) -> dict[str, Any]:
+    def initial_state(self, core: DSACore, rng: np.random.Generator) -> dict[str, Any]:
+        core = v1_core(core, "MusicalChairs")
         frame = core.config.frame_clock if self.frame else 0
         if self.frame and not frame:
             raise ValueError("MusicalChairs(frame=True) needs a preset with a frame clock (frame_clock > 0)")
