@@ -44,6 +44,10 @@ class ValueNormalizer(nn.Module):
     Kept as buffers so that it is saved and restored with checkpoints.
     """
 
+    running_mean: Tensor
+    running_mean_sq: Tensor
+    debiasing_term: Tensor
+
     def __init__(self, beta: float = 0.99999, epsilon: float = 1e-5):
         super().__init__()
         self.beta, self.epsilon = beta, epsilon

@@ -85,6 +85,8 @@ class AgentStacks(nn.Module):
     all (``share_parameters``) with an optional one-hot agent id appended to the input, and a
     per-user state of ``hidden_size`` values carried from slot to slot."""
 
+    ids: Tensor
+
     def __init__(self, n_agents: int, obs_dim: int, hidden_size: int, share_parameters: bool, agent_ids: bool):
         super().__init__()
         self.n_agents, self.obs_dim, self.hidden_size = n_agents, obs_dim, hidden_size
