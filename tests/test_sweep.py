@@ -255,8 +255,16 @@ def test_claims_on_hand_made_records():
     assert detectable_difference([1, 1], [2, 2]) == 0.0 and math.isnan(detectable_difference([1], [2, 3]))
     records = (_records("a", "dense", 0.0, [0.55, 0.60, 0.65]) + _records("a", "ippo", 0.0, [0.25, 0.30, 0.35])
                + _records("a", "linear", 0.9, [0.45, 0.50, 0.55]) + _records("a", "polynomial", 0.9, [0.35, 0.40, 0.45])
-               + _records("a", "harmonic", 0.9, [0.15, 0.20, 0.25]) + _records("a", "harmonic", 0.5, [0.5, 0.7, 0.9]))
+               + _records("a", "harmonic", 0.9, [0.15, 0.20, 0.25]) + _records("a", "harmonic", 0.5, [0.5, 0.7, 0.9])
+               + _records("a", "random", 0.9, [0.0, 0.05, 0.10]))
     verdicts = {v.claim: v for v in check_claims(records, {"a": {"aloha": 0.4, "adaptive": 0.45}}, high=(0.9,))}
+    # random (5%) against the lowest magnitude schedule (harmonic, 20%): t = 0.15 / sqrt(2 * 0.05^2 / 3), df 4
+    random_below = verdicts["random pruning below magnitude at 0.9"]
+    assert random_below.holds is True and "random 5.0% vs the lowest magnitude schedule, harmonic 20.0%" in (
+        random_below.figures) and f"p={2 * t.sf(0.15 / (2 * 0.05**2 / 3) ** 0.5, 4):.2f})" in random_below.figures
+    separate = verdicts["schedules separate at 0.9"]  # linear 50% vs harmonic 20%: p = 0.002 < 0.05 / 3
+    assert separate.holds is True and "highest linear 50.0% vs lowest harmonic 20.0%" in separate.figures
+    assert "Bonferroni over 3 pairs" in separate.figures
     assert verdicts["harmonic comparable or better at 0.9"].holds is False  # far below linear
     assert "vs linear 50.0%" in verdicts["harmonic comparable or better at 0.9"].figures
     assert verdicts["sparse beats dense"].holds is None  # harmonic@0.5 higher mean, not significant
@@ -278,6 +286,8 @@ def test_claims_on_hand_made_records():
     v = check_claims(noisy, {"a": {"aloha": 0.7}}, high=(0.9,))
     assert v[0].holds is True and v[3].claim == "dense IAGC beats conventional baselines"
     assert v[3].holds is False  # the 0.7 baseline is above the IAGC interval
+    # polynomial 40% against the noisy harmonic's 50%: the schedules do not separate
+    assert {x.claim: x for x in v}["schedules separate at 0.9"].holds is None
     assert claims_table(v).count("\n") == len(v) + 2
 
 

@@ -13,6 +13,14 @@ a verdict with the figures it rests on:
 - the same two beat the conventional baselines: the lower end of the 95% CI is above the
   best of them (a baseline is one number, evaluated on the same episodes).
 
+Two more checks say whether the pruning methods can be told apart at all, at each high
+sparsity (without that, the comparison ranks nothing):
+
+- random pruning is below magnitude pruning: significantly below the lowest of the magnitude
+  schedules;
+- the schedules separate: the highest of them is significantly above the lowest (Bonferroni
+  over the pairs, since the two extremes are picked).
+
 Where a t-test finds no significant difference, the figures also say how large a difference
 the seeds could have detected (80% power, :func:`~marl_prune.experiments.stats.detectable_difference`),
 so that "not distinguishable" says what it rules out.
@@ -121,6 +129,23 @@ def check_claims(records: Sequence[dict[str, Any]], baselines: dict[str, dict[st
                                         bool(low > value) if low == low else None,
                                         f"{name} {m(values)} (95% CI low {low:.1%}) vs best conventional "
                                         f"{best} {value:.1%}"))
+        for s in high:
+            magnitude = sorted(((name, g[(name, s)]) for name in SCHEDULES if g.get((name, s))),
+                               key=lambda kv: np.mean(kv[1]))
+            random = g.get(("random", s))
+            if random and magnitude:
+                name, lowest = magnitude[0]
+                above, test = _significance(lowest, random)
+                verdicts.append(Verdict(scenario, f"random pruning below magnitude at {s:g}", above,
+                                        f"random {m(random)} vs the lowest magnitude schedule, {name} {m(lowest)} "
+                                        f"({test})"))
+            if len(magnitude) >= 2:
+                (low_name, lowest), (high_name, highest) = magnitude[0], magnitude[-1]
+                pairs = len(magnitude) * (len(magnitude) - 1) // 2
+                above, test = _significance(highest, lowest, ALPHA / pairs)
+                verdicts.append(Verdict(scenario, f"schedules separate at {s:g}", above,
+                                        f"highest {high_name} {m(highest)} vs lowest {low_name} {m(lowest)} ({test}; "
+                                        f"Bonferroni over {pairs} pairs)"))
     return verdicts
 
 
