@@ -264,7 +264,8 @@ def test_claims_on_hand_made_records():
         random_below.figures) and f"p={2 * t.sf(0.15 / (2 * 0.05**2 / 3) ** 0.5, 4):.2f})" in random_below.figures
     separate = verdicts["schedules separate at 0.9"]  # linear 50% vs harmonic 20%: p = 0.002 < 0.05 / 3
     assert separate.holds is True and "highest linear 50.0% vs lowest harmonic 20.0%" in separate.figures
-    assert "Bonferroni over 3 pairs" in separate.figures
+    p_separate = 2 * t.sf(0.30 / (2 * 0.05**2 / 3) ** 0.5, 4)  # below 0.01: written 1.8e-03, not 0.00
+    assert f"(p={p_separate:.1e}; Bonferroni over 3 pairs)" in separate.figures
     assert verdicts["harmonic comparable or better at 0.9"].holds is False  # far below linear
     assert "vs linear 50.0%" in verdicts["harmonic comparable or better at 0.9"].figures
     assert verdicts["sparse beats dense"].holds is None  # harmonic@0.5 higher mean, not significant

@@ -75,13 +75,18 @@ def compare(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> tup
     return p, bool(np.mean(a) > np.mean(b))
 
 
+def _p(p: float) -> str:
+    """A p-value to two decimals, or below 0.01 in scientific notation (not as 0.00)."""
+    return f"p={p:.2f}" if p >= 0.01 else f"p={p:.1e}"
+
+
 def _significance(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> tuple[bool | None, str]:
     """:func:`compare`, and its figure: the p-value, and where it is not significant the
     smallest difference these seeds detect with 80% power."""
     p, beats = compare(a, b, alpha)
     if beats is not None:
-        return beats, f"p={p:.2f}"
-    return None, f"p={p:.2f}; detectable: {detectable_difference(a, b, alpha):.1%} or more"
+        return beats, _p(p)
+    return None, f"{_p(p)}; detectable: {detectable_difference(a, b, alpha):.1%} or more"
 
 
 def check_claims(records: Sequence[dict[str, Any]], baselines: dict[str, dict[str, float]],
