@@ -104,6 +104,26 @@ def test_sweep_skips_finished_runs_and_resumes(tmp_path):
         assert path.stat().st_size > 5000 and path.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_baseline_lines_are_told_apart_and_ranked():
+    """Each baseline its own colour and dash, labelled with its value, highest first; one far
+    below the methods is listed as off scale but not drawn."""
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    plots._baseline_lines(ax, {"aloha": 0.1, "tdma": 0.39, "fixed": 0.05, "backoff": -3.0}, floor=-1.0)
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels == ["tdma 39.0% (baseline)", "aloha 10.0% (baseline)", "fixed 5.0% (baseline)",
+                      "backoff -300.0% (baseline, off scale)"]
+    drawn = [line for line in ax.lines if len(line.get_ydata())]
+    assert [line.get_ydata()[0] for line in drawn] == [0.39, 0.1, 0.05]  # backoff: not drawn
+    assert len({(line.get_color(), str(line.get_linestyle())) for line in ax.lines}) == 4
+    plt.close(fig)
+
+
 def test_sweep_reruns_a_changed_run_and_reuses_an_unchanged_one(tmp_path):
     configs = expand(["basic"], ["dense", "linear"], [0.75], [1], str(tmp_path), TINY)
     first = run_local(configs, workers=1)

@@ -100,7 +100,7 @@ def utility_vs_sparsity(rows: Sequence[dict[str, Any]], out: Path, scenario: str
     their interval shaded, conventional baselines dashed (listed, not drawn, when far below).
     ``policy`` names how the teams acted in evaluation ("greedy" or "sampled") on the y axis."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(9, 4.5))
     by_method: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         if r["scenario"] == scenario:
@@ -119,18 +119,36 @@ def utility_vs_sparsity(rows: Sequence[dict[str, Any]], out: Path, scenario: str
         ax.errorbar([r["final_sparsity"] + nudge for r in rs], [r["mean"] for r in rs],
                     yerr=[ci(r) for r in rs], marker="o", ms=4, capsize=3, label=method)
     shown = [r["mean"] + k * ci(r) for rs in by_method.values() for r in rs for k in (-1, 1)]
-    bottom = min(shown, default=0.0)
-    span = max(max(shown, default=1.0) - bottom, 0.05)
-    for i, (name, value) in enumerate(sorted((baselines or {}).items())):
-        if value < bottom - span:  # far below the methods: drawing it would flatten everything else
-            ax.plot([], [], ls="--", lw=1, color=f"C{7 + i % 3}", label=f"{name} (baseline, {value:.0%}, off scale)")
-        else:
-            ax.axhline(value, ls="--", lw=1, color=f"C{7 + i % 3}", label=f"{name} (baseline)")
+    _baseline_lines(ax, baselines or {}, floor=min(shown, default=0.0) - max(
+        max(shown, default=1.0) - min(shown, default=0.0), 0.05))
     ax.set(xlabel="final sparsity", ylabel=f"{rows[0]['metric'] if rows else ''} ({policy})", title=scenario)
     ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    _legend_beside(ax)
     return _save(fig, out)
+
+
+BASELINE_COLOURS = ("#555555", "#8c564b", "#bcbd22", "#17becf", "#e377c2", "#7f7f7f", "#9467bd")
+BASELINE_DASHES = ((0, (6, 2)), (0, (2, 2)), (0, (6, 2, 2, 2)), (0, (10, 3)), (0, (1, 1)))
+
+
+def _baseline_lines(ax: Any, baselines: dict[str, float], floor: float = -np.inf) -> None:
+    """The conventional baselines as horizontal lines, each with its own colour and dash and
+    its value in the label, listed from the highest down; one below ``floor`` (far below the
+    methods: drawing it would flatten everything else) is listed as off scale, not drawn."""
+    ranked = sorted(baselines.items(), key=lambda kv: -kv[1])
+    for i, (name, value) in enumerate(ranked):
+        style = {"lw": 1.2, "color": BASELINE_COLOURS[i % len(BASELINE_COLOURS)],
+                 "ls": BASELINE_DASHES[i % len(BASELINE_DASHES)]}
+        if value < floor:
+            ax.plot([], [], label=f"{name} {value:.1%} (baseline, off scale)", **style)
+        else:
+            ax.axhline(value, label=f"{name} {value:.1%} (baseline)", **style)
+
+
+def _legend_beside(ax: Any) -> None:
+    """The legend to the right of the axes, where it hides no line."""
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
 
 
 def score_vs_width(scores: dict[int, list[float]], out: Path, scenario: str,
@@ -138,18 +156,17 @@ def score_vs_width(scores: dict[int, list[float]], out: Path, scenario: str,
     """Score (mean +- 95% CI over seeds) against the actor width, on a log2 axis; conventional
     baselines dashed."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(8, 4))
     widths = list(scores)
     ax.errorbar(widths, [np.mean(v) for v in scores.values()], yerr=[np.nan_to_num(ci95(v)) for v in scores.values()],
                 marker="o", capsize=3, color="black", label="dense IAGC")
-    for i, (name, value) in enumerate(sorted((baselines or {}).items())):
-        ax.axhline(value, ls="--", lw=1, color=f"C{i % 10}", label=f"{name} (baseline)")
+    _baseline_lines(ax, baselines or {})
     ax.set_xscale("log", base=2)
     ax.set_xticks(widths, [str(w) for w in widths])
     ax.set(xlabel="actor width (hidden units)", ylabel="score vs the centralised reference", title=scenario)
     ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    _legend_beside(ax)
     return _save(fig, out)
 
 
