@@ -10,7 +10,7 @@ from marl_prune.experiments import plots
 from marl_prune.experiments.backends import Backend, SweepIncomplete, run_local, run_ray
 from marl_prune.experiments.grid import coordinates, expand
 from marl_prune.experiments.report import _evaluation_setups, baseline_fractions, relative_means, write_tables
-from marl_prune.experiments.stats import aggregate
+from marl_prune.experiments.stats import aggregate, natural_key
 from marl_prune.learner.config import TrainConfig, load_run_config
 from marl_prune.learner.runs import CHECKPOINT
 
@@ -347,3 +347,12 @@ def test_phase_table_averages_each_phase_of_the_training_curve(tmp_path):
     # phase 90%-100%: iterations 18 and 19, 18.5 + 1, sparsity 19/20
     assert "| linear@0.95 | 2 | 7.500 (0.35) | 11.500 (0.55) | 15.500 (0.75) | 17.500 (0.85) | 19.500 (0.95) |" in table
     assert phase_table(records, "snr") == ""
+
+
+def test_aggregate_orders_widths_by_value_not_as_text():
+    assert sorted(["dense_h128", "dense_h16", "dense", "dense_h8"], key=natural_key) == [
+        "dense", "dense_h8", "dense_h16", "dense_h128"]
+    records = [{"scenario": "a", "method": f"dense_h{w}", "final_sparsity": 0.0, "eval/score_vs_reference": 0.5}
+               for w in (128, 16, 64, 8, 32)]
+    assert [r["method"] for r in aggregate(records)] == ["dense_h8", "dense_h16", "dense_h32", "dense_h64",
+                                                         "dense_h128"]

@@ -17,7 +17,7 @@ from envs.dsa import evaluate
 from envs.dsa.references import conventional_policies, score_metric
 from marl_prune.experiments import plots
 from marl_prune.experiments.backends import Backend, SweepIncomplete
-from marl_prune.experiments.stats import SIDE_METRICS, aggregate
+from marl_prune.experiments.stats import SIDE_METRICS, aggregate, natural_key
 from marl_prune.learner.config import TrainConfig
 from marl_prune.learner.evaluation import reference_result
 from marl_prune.pruning import SCHEDULES
@@ -187,7 +187,7 @@ def phase_table(records: Sequence[dict[str, Any]], scenario: str, tag: str = "ch
     lines = [f"Training curve `{tag}` by phase of training (mean over seeds; in brackets the target sparsity "
              "where the phase ends; the learning rate anneals linearly to 0 by default):\n",
              f"| configuration | seeds | {head} |", "|---|---|" + "---|" * len(PHASES)]
-    for (method, sparsity), runs in sorted(groups.items()):
+    for (method, sparsity), runs in sorted(groups.items(), key=lambda kv: (natural_key(kv[0][0]), kv[0][1])):
         values, targets = np.mean([v for v, _ in runs], 0), np.mean([t for _, t in runs], 0)
         cells = " | ".join(f"{v:.3f} ({t:.2f})" for v, t in zip(values, targets))
         lines.append(f"| {method}{f'@{sparsity:g}' if sparsity else ''} | {len(runs)} | {cells} |")

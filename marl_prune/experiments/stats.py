@@ -4,6 +4,7 @@ of run records into one row per group."""
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -65,6 +66,14 @@ def mean_std(values: Iterable[float], percent: bool = False, spec: str = ".3f") 
 GROUP_KEYS = ("scenario", "method", "final_sparsity")
 
 
+def natural_key(value: Any) -> tuple:
+    """A sort key that orders the numbers inside names by value: ``dense_h8`` before
+    ``dense_h16`` before ``dense_h128`` (text and digit runs alternate, so parts compare alike)."""
+    if not isinstance(value, str):
+        return (value,)
+    return tuple(int(part) if i % 2 else part for i, part in enumerate(re.split(r"(\d+)", value)))
+
+
 def aggregate(records: Sequence[dict[str, Any]], metric: str = "eval/score_vs_reference",
               keys: Sequence[str] = GROUP_KEYS) -> list[dict[str, Any]]:
     """Per group of ``keys``: the mean and 95% confidence interval (Student t over seeds) of
@@ -74,7 +83,7 @@ def aggregate(records: Sequence[dict[str, Any]], metric: str = "eval/score_vs_re
         if metric in r:
             groups[tuple(r[k] for k in keys)].append(r)
     rows = []
-    for key, members in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
+    for key, members in sorted(groups.items(), key=lambda kv: tuple(natural_key(x) for x in kv[0])):
         values = [float(r[metric]) for r in members]
         rows.append({**dict(zip(keys, key)), "metric": metric, "n": len(values), "mean": float(np.mean(values)),
                      "ci95": float(ci95(values)),
