@@ -306,7 +306,8 @@ def row(scenario: str, name: str, lr: str, entropy: str, found: list[dict[str, A
     timed = [r for r in runs if not r.get("resumed")] or runs
     mark = "*" if any("cpu_seconds" not in r for r in timed) else ""
     seconds = np.mean([r.get("cpu_seconds", r["seconds"]) for r in timed])
-    return (f"| {scenario} | {name} | {lr} | {entropy} | {seeds} | {scores.mean():.1%} +- {half:.1%} | "
+    score = f"{scores.mean():.1%} +- {half:.1%}" if len(runs) > 1 else f"{scores.mean():.1%} (no interval)"
+    return (f"| {scenario} | {name} | {lr} | {entropy} | {seeds} | {score} | "
             f"{np.mean([r['fairness'] for r in runs]):.3f} | {seconds:.0f} s{mark} | "
             f"{np.mean([r['agent_steps_per_second'] for r in timed]):,.0f}{mark} | {tuning} |")
 

@@ -81,13 +81,14 @@ def test_external_madrl_reports_from_its_records_alone(tmp_path):
         record(lr, 1, 320_000, score - 0.3, "qmix", "eps0.1")  # value-based: tuned on the final epsilon
     record(3e-4, 1, 960_000, 0.62)
     record(3e-4, 2, 960_000, 0.58)  # seed 3 not run yet
+    record(3e-4, 1, 960_000, 0.33, "qmix", "eps0.1")  # one seed: no interval to give
     out = tmp_path / "table.md"
     _run("external_madrl.py", "--scenarios", "snr", "--algorithms", "mappo", "qmix", "--entropies", "0",
          "--epsilons", "0.1", "--no-ours", "--report-only", "--records", records, "--out", out)
     table = out.read_text()
     assert "| snr | mappo | 0.0003 | 0 | 2 of 3 | 60.0% +- 25.4% | 0.500 | 100 s* | 1,000* | 60.0% |" in table
-    assert "| snr | qmix | 0.0003 | eps 0.1 | 0 of 3 | not run yet | | | | 30.0% |" in table
-    assert "Incomplete: 4 runs have no record yet" in table
+    assert "| snr | qmix | 0.0003 | eps 0.1 | 1 of 3 | 33.0% (no interval) | 0.500 | 100 s* | 1,000* | 30.0% |" in table
+    assert "Incomplete: 3 runs have no record yet" in table
 
 
 def test_external_madrl_feeds_a_recurrent_policy_its_own_state():
