@@ -223,13 +223,13 @@ def train_one(algorithm: str, scenario: str, version: str, seed: int, lr: float,
     config.keep_checkpoints_num = 2  # BenchMARL deletes the older before it writes the newer: one stays whole
     config.exclude_buffer_from_checkpoint = algorithm in VALUE_BASED
     start, cpu_start = time.perf_counter(), time.process_time()
-    critic = model_config("mlp", args.cells)
+    actor, critic = model_config(args.actor, args.cells), model_config("mlp", args.cells)
 
     def experiment_from(restore: Path | None) -> Any:
         config.restore_file = None if restore is None else str(restore)
         return Experiment(task=dsa_task(scenario, env_version=version), algorithm_config=algorithm_config(
-            algorithm, entropy), model_config=model_config(args.actor, args.cells),
-            critic_model_config=copy.deepcopy(critic), seed=seed, config=config)
+            algorithm, entropy), model_config=copy.deepcopy(actor), critic_model_config=copy.deepcopy(critic),
+            seed=seed, config=config)
 
     experiment, resumed = None, False
     for checkpoint in checkpoints(folder):
@@ -244,7 +244,7 @@ def train_one(algorithm: str, scenario: str, version: str, seed: int, lr: float,
     experiment.run()
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     env = make_env_config(version, scenario)
-    hidden = None if args.actor == "mlp" else (1, args.cells[0])
+    hidden = (actor.n_layers, actor.hidden_size) if args.actor == "gru" else None  # the GRU's state, per agent
     result = evaluate(BenchmarlPolicy(experiment.policy, args.sampled, hidden), env, args.episodes,
                       seed=args.eval_seed)
     metric = score_metric(env)

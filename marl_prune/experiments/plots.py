@@ -119,8 +119,9 @@ def utility_vs_sparsity(rows: Sequence[dict[str, Any]], out: Path, scenario: str
         ax.errorbar([r["final_sparsity"] + nudge for r in rs], [r["mean"] for r in rs],
                     yerr=[ci(r) for r in rs], marker="o", ms=4, capsize=3, label=method)
     shown = [r["mean"] + k * ci(r) for rs in by_method.values() for r in rs for k in (-1, 1)]
-    _baseline_lines(ax, baselines or {}, floor=min(shown, default=0.0) - max(
-        max(shown, default=1.0) - min(shown, default=0.0), 0.05))
+    bottom = min(shown, default=0.0)
+    span = max(max(shown, default=1.0) - bottom, 0.05)
+    _baseline_lines(ax, baselines or {}, floor=bottom - span)
     ax.set(xlabel="final sparsity", ylabel=f"{rows[0]['metric'] if rows else ''} ({policy})", title=scenario)
     ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
     ax.grid(alpha=0.3)
