@@ -13,7 +13,8 @@ harmonic schedules at final sparsities 0.5 / 0.75 / 0.9 / 0.95, random pruning, 
 baseline (IPPO-style local critics), on `basic`, `snr` and `pu`; the conventional baselines
 (random access, tuned ALOHA, stay-on-success) are drawn as lines. Writes tables, plots,
 claims.md (a verdict per claim and scenario, Welch t-test over seeds) and a README with this
-command. Run the same command again to resume.
+command. Run the same command again to resume; the finished runs' records in OUT/runs/ (commit
+them) let it resume on another checkout too.
 
 With ``--env-version v1`` the same comparison runs where adapting pays (`pu_traffic` and
 `gilbert`, each at its own training budget), adds LAMP allocation, IMP with rewinding and COLT
@@ -179,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         title = (f"Actor width, dense IAGC, {args.env_version}, {args.budget} budget" if args.widths else
                  f"Paper comparison, {'v1, ' if v1 else ''}{args.budget} budget")
-        run_and_report(configs, Backend.from_args(args), out, title,
+        run_and_report(configs, Backend.from_args(args, out), out, title,
                        sections=claims)
     except (ValueError, ImportError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -192,7 +193,7 @@ def tune_schedules(args: argparse.Namespace, base: dict, runs_dir: str, out: Pat
     seeds; then one report of both."""
     seeds = args.seeds or TUNING_SEEDS
     sparsities = args.sparsities or [TUNING_SPARSITY]
-    backend = Backend.from_args(args)
+    backend = Backend.from_args(args, out)
     try:
         if len(sparsities) != 1:
             raise ValueError(f"--tune-schedules tunes at one final sparsity, got {sparsities}")

@@ -9,11 +9,13 @@
 Use it whenever more than one run is compared: it is the package's only experiment grid (one
 run is scripts/train_dsa.py; the method paper's grid is scripts/reproduce_paper.py, a preset of
 this engine). Runs already finished are read, interrupted ones resumed: run the same command
-again to continue a sweep. It writes results.csv / results.md (mean and 95% CI over seeds of
-the evaluation score, greedy or sampled as the runs are configured, as a fraction of the
-centralised reference's (v0: the genie oracle), the realised sparsity, the training runs per
-method), a README with the conventional baselines evaluated on the same episodes, PNG plots
-per scenario, and the training curve by phase of training.
+again to continue a sweep. Each finished run's record goes to OUT/runs/ (--records): commit it,
+and the sweep continues on another checkout without training those runs again. It writes
+results.csv / results.md (mean and 95% CI over seeds of the evaluation score, greedy or sampled
+as the runs are configured, as a fraction of the centralised reference's (v0: the genie
+oracle), the realised sparsity, the training runs per method), a README with the conventional
+baselines evaluated on the same episodes, PNG plots per scenario, and the training curve by
+phase of training.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.env:
             base["env"] = dict(args.env)
         configs = expand(args.scenarios, args.methods, args.sparsities, args.seeds, args.runs_dir, base)
-        run_and_report(configs, Backend.from_args(args), args.out, args.title, relative_to=args.relative_to)
+        run_and_report(configs, Backend.from_args(args, args.out), args.out, args.title, relative_to=args.relative_to)
     except (ValueError, ImportError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

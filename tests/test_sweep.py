@@ -356,3 +356,48 @@ def test_aggregate_orders_widths_by_value_not_as_text():
                for w in (128, 16, 64, 8, 32)]
     assert [r["method"] for r in aggregate(records)] == ["dense_h8", "dense_h16", "dense_h32", "dense_h64",
                                                          "dense_h128"]
+
+
+def test_a_sweep_continues_from_its_records_on_another_checkout(tmp_path, capfd):
+    from marl_prune.experiments import records as run_records
+
+    configs = expand(["basic"], ["dense", "linear"], [0.75], [1], str(tmp_path / "here"), TINY)
+    first = run_local(configs, workers=1, records_dir=tmp_path / "records")
+    saved = sorted(p.name for p in (tmp_path / "records").iterdir())
+    assert saved == sorted(f"{c.run_name}.json" for c in configs)
+    # elsewhere: no run folders, only the committed records; nothing trains, the same results are read
+    elsewhere = [dataclasses.replace(c, runs_dir=str(tmp_path / "there")) for c in configs]
+    capfd.readouterr()
+    again = run_local(elsewhere, workers=1, records_dir=tmp_path / "records")
+    assert "(0 trained, 2 reused" in capfd.readouterr().err
+    assert not list((tmp_path / "there").rglob("latest.pt"))
+    assert [{k: v for k, v in r.items() if k != "run_dir"} for r in again] == \
+        [{k: v for k, v in r.items() if k != "run_dir"} for r in first]
+    # the restored curves are the logged ones to 6 significant digits, and the plots draw them
+    for tag in run_records.CURVE_TAGS:
+        (s0, v0), (s1, v1) = (run_records.scalar_series(r["run_dir"], [tag])[tag] for r in (first[1], again[1]))
+        assert len(s0) == TINY["iterations"] and (s0 == s1).all() and v1 == pytest.approx(v0, rel=1e-5)
+    assert plots.learning_curves(again, tmp_path / "l.png", scenario="basic").stat().st_size > 5000
+    # saving a restored run writes the same record
+    before = (tmp_path / "records" / f"{configs[1].run_name}.json").read_text()
+    run_records.save(again[1]["run_dir"], tmp_path / "records")
+    assert (tmp_path / "records" / f"{configs[1].run_name}.json").read_text() == before
+    # the report reads them too, training nothing
+    assert len(Backend(workers=1, report_only=True, records=tmp_path / "records").run(
+        [dataclasses.replace(c, runs_dir=str(tmp_path / "third")) for c in configs])) == 2
+
+
+def test_a_record_of_another_config_is_a_conflict_and_a_damaged_one_is_named(tmp_path):
+    configs = expand(["basic"], ["dense"], [0.75], [1], str(tmp_path / "here"), TINY)
+    run_local(configs, workers=1, records_dir=tmp_path / "records")
+    path = tmp_path / "records" / f"{configs[0].run_name}.json"
+    record = json.loads(path.read_text())
+    record["config"]["iterations"] = 3
+    path.write_text(json.dumps(record))
+    elsewhere = [dataclasses.replace(configs[0], runs_dir=str(tmp_path / "there"))]
+    with pytest.raises(SweepIncomplete, match=r"holds another config \(iterations: 3 -> 2\)"):
+        run_local(elsewhere, workers=1, records_dir=tmp_path / "records")
+    path.write_text("{not json")
+    elsewhere = [dataclasses.replace(configs[0], runs_dir=str(tmp_path / "third"))]
+    with pytest.raises(SweepIncomplete, match=rf"ValueError: {path} is damaged"):
+        run_local(elsewhere, workers=1, records_dir=tmp_path / "records")

@@ -74,7 +74,8 @@ def test_tune_schedules_trains_the_picks_on_fresh_seeds_after_the_tuning_runs(tm
     monkeypatch.setattr(tuning, "SCHEDULE_GRIDS", {"linear": [{"prune_warmup": 0}], "harmonic": [{"prune_warmup": 0}]})
     args = argparse.Namespace(seeds=[1, 2], sparsities=[0.9], confirm_seeds=[3, 4], scenarios=["pu_traffic"],
                               env_version="v1", budget="smoke", backend="local", workers=1, address=None,
-                              cpus_per_trial=1.0, gpus_per_trial=0.0, overwrite=False, report_only=True)
+                              cpus_per_trial=1.0, gpus_per_trial=0.0, overwrite=False, report_only=True,
+                              records=None)
     base = {**TINY, "env_version": "v1", "eval_greedy": False}
     runs, out = str(tmp_path / "runs"), tmp_path / "out"
     assert paper.tune_schedules(args, base, runs, out) == 2  # report only, nothing finished: nothing to report
@@ -84,6 +85,7 @@ def test_tune_schedules_trains_the_picks_on_fresh_seeds_after_the_tuning_runs(tm
     assert names == sorted([f"pu_traffic__{label}__sf0.9__s{seed}" for label in ("linear_w0", "harmonic_w0")
                             for seed in (1, 2)] + [f"pu_traffic__best_{label}__sf0.9__s{seed}"
                                                    for label in ("linear_w0", "harmonic_w0") for seed in (3, 4)])
+    assert sorted(p.stem for p in (out / "runs").iterdir()) == names  # the records, beside the report
     text = (out / "README.md").read_text()
     assert "the picks on the confirmation seeds" in text and "| linear - harmonic |" in text
     capsys.readouterr()  # picked and compared on the same seed:

@@ -1,6 +1,9 @@
 """Where the runs of a sweep execute: local processes (the default) or Ray Tune trials on a
 cluster (``pip install -e ".[ray]"``). Either way every run writes its own folder, and a
-finished run is only read, so a sweep run again resumes it.
+finished run is only read, so a sweep run again resumes it. With a records folder, each
+finished run's record (config, metrics, curves: :mod:`marl_prune.experiments.records`) is kept
+there too, and a run found there is not trained again: commit the folder, and the sweep
+continues on another checkout or machine.
 
 Locally, a run that fails or that another live process is training does not stop the others:
 a status line after every run counts them, with the time left, and at the end
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from marl_prune.experiments import records as run_records
 from marl_prune.experiments.grid import coordinates
 from marl_prune.experiments.runs import run_or_resume
 from marl_prune.learner.config import TrainConfig
@@ -26,12 +30,19 @@ from marl_prune.learner.run_folder import RunFolder, RunInUse
 from marl_prune.learner.runs import duration
 
 
-def run_one(config: TrainConfig | dict[str, Any], overwrite: bool = False) -> dict[str, Any]:
+def run_one(config: TrainConfig | dict[str, Any], overwrite: bool = False,
+            records: Path | str | None = None) -> dict[str, Any]:
     """Run (or read, or resume) one run; returns its record: coordinates, folder and scalar
     metrics. Takes a dict too, for process pools and Ray. ``overwrite`` replaces a folder
-    that holds another config (by default that is an error)."""
+    that holds another config (by default that is an error). With ``records``, a new run
+    folder is first restored from its record there, if any, and the finished run's record
+    is saved there."""
     config = config if isinstance(config, TrainConfig) else TrainConfig(**config)
+    if records is not None:
+        run_records.restore(RunFolder.of(config).path, records)
     result = run_or_resume(config, overwrite=overwrite)
+    if records is not None:
+        run_records.save(result.run_dir, records)
     scalars = {k: v for k, v in result.metrics.items() if isinstance(v, (int, float))}
     scalars.setdefault("eval/score_vs_reference", scalars.get("eval/utility_vs_oracle"))  # runs made before it
     return {**coordinates(config), "run_dir": str(result.run_dir), **scalars}
@@ -53,6 +64,8 @@ class Backend:
     """Rerun a run whose folder holds another config (by default that is an error)."""
     report_only: bool = False
     """Train nothing: read the runs that have finished, and name the others as not finished."""
+    records: Path | None = None
+    """A folder of finished runs' records, read and written beside the run folders."""
 
     def __post_init__(self) -> None:
         if self.kind not in ("local", "ray"):
@@ -75,19 +88,25 @@ class Backend:
         parser.add_argument("--report-only", action="store_true",
                             help="train nothing: report the runs that have finished, and list the others "
                                  "(a long sweep's progress, while it runs elsewhere)")
+        parser.add_argument("--records", type=Path, default=None, metavar="DIR",
+                            help="where each finished run's record (config, final metrics, training curves; tens "
+                                 "of KB) is kept, and runs found there are taken as finished: commit it to "
+                                 "continue a sweep on another checkout or machine (default: OUT/runs)")
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> Backend:
+    def from_args(cls, args: argparse.Namespace, out: Path) -> Backend:
+        """The backend of the options; the records default to ``out/runs``, beside the report."""
         return cls(args.backend, args.workers, args.address, args.cpus_per_trial, args.gpus_per_trial, args.overwrite,
-                   args.report_only)
+                   args.report_only, args.records or out / "runs")
 
     def run(self, configs: Sequence[TrainConfig]) -> list[dict[str, Any]]:
         """The records of ``configs``, in their order."""
         if self.report_only:
-            return read_finished(configs)
+            return read_finished(configs, self.records)
         if self.kind == "ray":
-            return run_ray(configs, self.address, self.cpus_per_trial, self.gpus_per_trial, overwrite=self.overwrite)
-        return run_local(configs, self.workers, self.overwrite)
+            return run_ray(configs, self.address, self.cpus_per_trial, self.gpus_per_trial, overwrite=self.overwrite,
+                           records=self.records)
+        return run_local(configs, self.workers, self.overwrite, self.records)
 
 
 class SweepIncomplete(ValueError):
@@ -105,9 +124,10 @@ class SweepStatus:
     runs trained so far, in a status line to ``stream`` after every run that trained or did not
     finish, and after the last."""
 
-    def __init__(self, configs: Sequence[TrainConfig], workers: int, stream: Any = None):
+    def __init__(self, configs: Sequence[TrainConfig], workers: int, stream: Any = None,
+                 records_dir: Path | str | None = None):
         self.total, self.workers, self.stream = len(configs), workers, stream or sys.stderr
-        self.finished_before = [_finished(c) for c in configs]
+        self.finished_before = [_finished(c, records_dir) for c in configs]
         self.to_train = self.finished_before.count(False)
         self.trained = self.reused = 0
         self.problems: list[str] = []
@@ -137,21 +157,25 @@ class SweepStatus:
               file=self.stream, flush=True)
 
 
-def _finished(config: TrainConfig) -> bool:
+def _finished(config: TrainConfig, records_dir: Path | str | None = None) -> bool:
+    """Whether the run has finished, in its folder or (when given) in ``records_dir``."""
+    if records_dir is not None and run_records.record_path(records_dir, str(config.run_name)).is_file():
+        return True
     try:
         return RunFolder.of(config).stage() == "finished"
     except ValueError:  # not a run folder: the run itself will say so
         return False
 
 
-def read_finished(configs: Sequence[TrainConfig]) -> list[dict[str, Any]]:
-    """The records of the configs whose runs have finished, in sweep order, training nothing;
-    :class:`SweepIncomplete` names the others, if any."""
+def read_finished(configs: Sequence[TrainConfig], records_dir: Path | str | None = None) -> list[dict[str, Any]]:
+    """The records of the configs whose runs have finished (in their folders, or in
+    ``records_dir``), in sweep order, training nothing; :class:`SweepIncomplete` names the
+    others, if any."""
     records: list[dict[str, Any]] = []
     problems: list[str] = []
     for config in configs:
-        if _finished(config):
-            records.append(run_one(config))
+        if _finished(config, records_dir):
+            records.append(run_one(config, records=records_dir))
         else:
             problems.append(f"not finished: {RunFolder.of(config).path}")
     if problems:
@@ -159,22 +183,24 @@ def read_finished(configs: Sequence[TrainConfig]) -> list[dict[str, Any]]:
     return records
 
 
-def run_local(configs: Sequence[TrainConfig], workers: int = 2, overwrite: bool = False) -> list[dict[str, Any]]:
+def run_local(configs: Sequence[TrainConfig], workers: int = 2, overwrite: bool = False,
+              records_dir: Path | str | None = None) -> list[dict[str, Any]]:
     """Run every config in ``workers`` processes (finished runs are only read); the records in
     sweep order, or :class:`SweepIncomplete` once every run has ended, if any did not finish."""
-    status = SweepStatus(configs, workers)
+    status = SweepStatus(configs, workers, records_dir=records_dir)
     records: list[dict[str, Any] | None] = [None] * len(configs)
     if workers <= 1:
         for i, config in enumerate(configs):
             try:
-                records[i] = run_one(config, overwrite)
+                records[i] = run_one(config, overwrite, records_dir)
             except Exception as e:  # noqa: BLE001 - reported, and the sweep goes on
                 status.ended(i, config, e)
             else:
                 status.ended(i, config)
     else:
         with ProcessPoolExecutor(workers) as pool:
-            futures = {pool.submit(run_one, dataclasses.asdict(c), overwrite): i for i, c in enumerate(configs)}
+            futures = {pool.submit(run_one, dataclasses.asdict(c), overwrite, records_dir): i
+                       for i, c in enumerate(configs)}
             for future in as_completed(futures):
                 i = futures[future]
                 error = future.exception()
@@ -188,7 +214,8 @@ def run_local(configs: Sequence[TrainConfig], workers: int = 2, overwrite: bool 
 
 
 def run_ray(configs: Sequence[TrainConfig], address: str | None = None, cpus_per_trial: float = 1.0,
-            gpus_per_trial: float = 0.0, storage: str | None = None, overwrite: bool = False) -> list[dict[str, Any]]:
+            gpus_per_trial: float = 0.0, storage: str | None = None, overwrite: bool = False,
+            records: Path | str | None = None) -> list[dict[str, Any]]:
     """Run every config as one Ray Tune trial (on ``address``, or a local Ray instance)."""
     try:
         import ray
@@ -199,7 +226,7 @@ def run_ray(configs: Sequence[TrainConfig], address: str | None = None, cpus_per
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
 
     def trainable(params: dict[str, Any]) -> dict[str, Any]:
-        return run_one(params["config"], overwrite)
+        return run_one(params["config"], overwrite, records)
 
     tuner = tune.Tuner(
         tune.with_resources(trainable, {"cpu": cpus_per_trial, "gpu": gpus_per_trial}),
@@ -210,4 +237,4 @@ def run_ray(configs: Sequence[TrainConfig], address: str | None = None, cpus_per
     results = tuner.fit()
     if results.errors:
         raise RuntimeError(f"{len(results.errors)} Ray trial(s) failed; first: {results.errors[0]}")
-    return [run_one(c) for c in configs]  # the trials wrote the run folders; read them in sweep order
+    return [run_one(c, records=records) for c in configs]  # the trials wrote the run folders; read them in sweep order

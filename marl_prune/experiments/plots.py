@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from marl_prune.experiments.records import scalar_series
 from marl_prune.experiments.stats import ci95
 
 
@@ -29,23 +30,8 @@ def _pyplot():
     return plt
 
 
-def scalar_series(run_dir: str | Path, tags: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Steps and values of several TensorBoard scalars of a run, from one read of its event
-    files (empty arrays for a tag the run did not log)."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
-    acc.Reload()
-    logged = set(acc.Tags()["scalars"])
-    series = {}
-    for tag in tags:
-        events = acc.Scalars(tag) if tag in logged else []
-        series[tag] = (np.array([e.step for e in events]), np.array([e.value for e in events], dtype=float))
-    return series
-
-
 def scalars(run_dir: str | Path, tag: str) -> tuple[np.ndarray, np.ndarray]:
-    """Steps and values of one TensorBoard scalar of a run."""
+    """Steps and values of one scalar of a run (see :func:`~marl_prune.experiments.records.scalar_series`)."""
     return scalar_series(run_dir, [tag])[tag]
 
 

@@ -17,6 +17,7 @@ from envs.dsa import evaluate
 from envs.dsa.references import conventional_policies, score_metric
 from marl_prune.experiments import plots
 from marl_prune.experiments.backends import Backend, SweepIncomplete
+from marl_prune.experiments.records import scalar_series
 from marl_prune.experiments.stats import SIDE_METRICS, aggregate, natural_key
 from marl_prune.learner.config import TrainConfig
 from marl_prune.learner.evaluation import reference_result
@@ -172,7 +173,7 @@ def phase_table(records: Sequence[dict[str, Any]], scenario: str, tag: str = "ch
     for r in records:
         if r["scenario"] != scenario:
             continue
-        series = plots.scalar_series(r["run_dir"], [tag, "sparsity/target"])
+        series = scalar_series(r["run_dir"], [tag, "sparsity/target"])
         curve, target = series[tag][1], series["sparsity/target"][1]
         n = len(curve)
         if n < 2 * len(PHASES):
