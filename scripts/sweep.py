@@ -9,7 +9,7 @@
 Use it whenever more than one run is compared: it is the package's only experiment grid (one
 run is scripts/train_dsa.py; the method paper's grid is scripts/reproduce_paper.py, a preset of
 this engine). Runs already finished are read, interrupted ones resumed: run the same command
-again to continue a sweep. Each finished run's record goes to OUT/runs/ (--records): commit it,
+again to continue a sweep. Each finished run's record goes to OUT/records/ (--records): commit it,
 and the sweep continues on another checkout without training those runs again. It writes
 results.csv / results.md (mean and 95% CI over seeds of the evaluation score, greedy or sampled
 as the runs are configured, as a fraction of the centralised reference's (v0: the genie

@@ -85,7 +85,7 @@ def test_tune_schedules_trains_the_picks_on_fresh_seeds_after_the_tuning_runs(tm
     assert names == sorted([f"pu_traffic__{label}__sf0.9__s{seed}" for label in ("linear_w0", "harmonic_w0")
                             for seed in (1, 2)] + [f"pu_traffic__best_{label}__sf0.9__s{seed}"
                                                    for label in ("linear_w0", "harmonic_w0") for seed in (3, 4)])
-    assert sorted(p.stem for p in (out / "runs").iterdir()) == names  # the records, beside the report
+    assert sorted(p.stem for p in (out / "records").iterdir()) == names  # the records, beside the report
     text = (out / "README.md").read_text()
     assert "the picks on the confirmation seeds" in text and "| linear - harmonic |" in text
     capsys.readouterr()  # picked and compared on the same seed:

@@ -91,13 +91,13 @@ class Backend:
         parser.add_argument("--records", type=Path, default=None, metavar="DIR",
                             help="where each finished run's record (config, final metrics, training curves; tens "
                                  "of KB) is kept, and runs found there are taken as finished: commit it to "
-                                 "continue a sweep on another checkout or machine (default: OUT/runs)")
+                                 "continue a sweep on another checkout or machine (default: OUT/records)")
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, out: Path) -> Backend:
-        """The backend of the options; the records default to ``out/runs``, beside the report."""
+        """The backend of the options; the records default to ``out/records``, beside the report."""
         return cls(args.backend, args.workers, args.address, args.cpus_per_trial, args.gpus_per_trial, args.overwrite,
-                   args.report_only, args.records or out / "runs")
+                   args.report_only, args.records or out / "records")
 
     def run(self, configs: Sequence[TrainConfig]) -> list[dict[str, Any]]:
         """The records of ``configs``, in their order."""
