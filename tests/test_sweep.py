@@ -401,3 +401,23 @@ def test_a_record_of_another_config_is_a_conflict_and_a_damaged_one_is_named(tmp
     elsewhere = [dataclasses.replace(configs[0], runs_dir=str(tmp_path / "third"))]
     with pytest.raises(SweepIncomplete, match=rf"ValueError: {path} is damaged"):
         run_local(elsewhere, workers=1, records_dir=tmp_path / "records")
+
+
+def test_an_unfinished_copy_of_a_recorded_run_gives_way_to_the_record(tmp_path):
+    from marl_prune.experiments import records as run_records
+
+    configs = expand(["basic"], ["dense"], [0.75], [1], str(tmp_path / "here"), TINY)
+    (first,) = run_local(configs, workers=1, records_dir=tmp_path / "records")
+    run = tmp_path / "here" / configs[0].run_name
+    (run / "metrics.json").unlink()  # interrupted: a checkpoint, no metrics
+    # report only: read from the record, nothing resumed
+    (again,) = Backend(workers=1, report_only=True, records=tmp_path / "records").run(configs)
+    assert again == first and not (run / CHECKPOINT).exists() and (run / run_records.CURVES).is_file()
+    # an unfinished folder that holds another config is left alone, for the sweep's claim to report
+    other = dataclasses.replace(configs[0], runs_dir=str(tmp_path / "there"))
+    folder = tmp_path / "there" / configs[0].run_name
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({**json.loads((run / "config.json").read_text()), "iterations": 3}))
+    assert not run_records.restore(folder, tmp_path / "records")
+    with pytest.raises(SweepIncomplete, match=r"holds another config \(iterations: 3 -> 2\)"):
+        run_local([other], workers=1, records_dir=tmp_path / "records")

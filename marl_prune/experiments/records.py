@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from marl_prune.learner.config import write_atomically
-from marl_prune.learner.run_folder import RunFolder
+from marl_prune.learner.config import RECORDED_BEFORE, TrainConfig, write_atomically
+from marl_prune.learner.run_folder import RunFolder, identity
 
 CURVE_TAGS = ("charts/utility_vs_oracle", "sparsity/target", "sparsity/actual")
 """The training curves a record keeps: those the sweep reports draw."""
@@ -69,17 +69,27 @@ def save(run_dir: Path | str, records: Path | str) -> Path:
 
 def restore(run_dir: Path | str, records: Path | str) -> bool:
     """Rebuild the run folder ``run_dir`` from its record in ``records``, if there is one and
-    the folder is new (a folder that holds anything is left alone); returns whether it did.
-    Whether the record holds the config a sweep asks for is checked as for any run folder,
-    when the sweep claims it."""
+    the folder has not finished; returns whether it did. An unfinished folder is replaced only
+    if it holds the record's config (the record is then its finished result); one that holds
+    another config is left for the sweep's claim to report. Whether the record holds the
+    config a sweep asks for is checked as for any run folder, when the sweep claims it."""
     folder = RunFolder(run_dir)
     path = record_path(records, folder.path.name)
-    if not path.is_file() or folder.stage() != "new":
+    stage = folder.stage()
+    if not path.is_file() or stage == "finished":
         return False
     record = _read_json(path)
     if not {"config", "metrics", "curves"} <= record.keys():
         raise ValueError(f"{path} is not a run record (it needs config, metrics and curves)")
     with folder.lock():
+        if stage != "new":
+            try:
+                held = identity(folder.config())
+            except ValueError:
+                return False
+            if held != identity(TrainConfig.from_dict({**RECORDED_BEFORE, **record["config"]})):
+                return False
+            folder.clear()
         write_atomically(folder.config_path, json.dumps(record["config"], indent=2) + "\n")
         write_atomically(folder.path / CURVES, json.dumps(record["curves"]) + "\n")
         write_atomically(folder.metrics_path, json.dumps(record["metrics"], indent=2) + "\n")  # last: now finished
