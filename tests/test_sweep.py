@@ -156,13 +156,14 @@ def test_a_sweep_goes_on_past_a_busy_and_a_failed_run_and_names_them(tmp_path, c
     assert e.value.problems[1] == (f"failed {broken}: ValueError: {broken} is not a run folder (it has files but "
                                    "no config.json): choose another run name")
     err = capfd.readouterr().err
-    assert "sweep: 3/3 ended (1 trained, 0 reused, 1 skipped, 1 failed), 0 running; ETA 0s" in err
+    assert "sweep: 3/3 ended (1 trained, 0 reused, 1 skipped, 1 failed), 0 running; nothing left to train" in err
     # run again once the owner is gone and the stray file removed: the trained run is reused
     (busy / ".lock").unlink()
     (broken / "stray.txt").unlink()
     records = run_local(configs, workers=1)
     assert [r["method"] for r in records] == ["dense", "linear", "polynomial"]
-    assert "sweep: 3/3 ended (2 trained, 1 reused, 0 skipped, 0 failed), 0 running; ETA 0s" in capfd.readouterr().err
+    assert "sweep: 3/3 ended (2 trained, 1 reused, 0 skipped, 0 failed), 0 running; nothing left to train" in \
+        capfd.readouterr().err
 
 
 def test_sweep_report_names_the_runs_that_did_not_finish(tmp_path):
@@ -369,7 +370,8 @@ def test_a_sweep_continues_from_its_records_on_another_checkout(tmp_path, capfd)
     elsewhere = [dataclasses.replace(c, runs_dir=str(tmp_path / "there")) for c in configs]
     capfd.readouterr()
     again = run_local(elsewhere, workers=1, records_dir=tmp_path / "records")
-    assert "(0 trained, 2 reused" in capfd.readouterr().err
+    assert "sweep: 2/2 ended (0 trained, 2 reused, 0 skipped, 0 failed), 0 running; nothing left to train" in \
+        capfd.readouterr().err
     assert not list((tmp_path / "there").rglob("latest.pt"))
     assert [{k: v for k, v in r.items() if k != "run_dir"} for r in again] == \
         [{k: v for k, v in r.items() if k != "run_dir"} for r in first]

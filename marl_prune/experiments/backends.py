@@ -149,8 +149,12 @@ class SweepStatus:
         if self.finished_before[index] and error is None and ended < self.total:
             return  # a run only read: no news until the next one that trains, fails or ends the sweep
         # the pace of the runs trained so far, over every worker, for the runs still to train
-        left = "ETA " + duration((time.perf_counter() - self.start) / self.trained * self.to_train) \
-            if self.trained else "ETA after the first trained run"
+        if not self.to_train:
+            left = "nothing left to train"
+        elif self.trained:
+            left = "ETA " + duration((time.perf_counter() - self.start) / self.trained * self.to_train)
+        else:
+            left = "ETA after the first trained run"
         skipped = sum(p.startswith("skipped") for p in self.problems)
         print(f"sweep: {ended}/{self.total} ended ({self.trained} trained, {self.reused} reused, {skipped} skipped, "
               f"{len(self.problems) - skipped} failed), {min(self.workers, self.total - ended)} running; {left}",
