@@ -34,9 +34,10 @@ def run_one(config: TrainConfig | dict[str, Any], overwrite: bool = False,
             records: Path | str | None = None) -> dict[str, Any]:
     """Run (or read, or resume) one run; returns its record: coordinates, folder and scalar
     metrics. Takes a dict too, for process pools and Ray. ``overwrite`` replaces a folder
-    that holds another config (by default that is an error). With ``records``, a new run
-    folder is first restored from its record there, if any, and the finished run's record
-    is saved there."""
+    that holds another config (by default that is an error). With ``records``, a run folder
+    that has not finished is first restored from its record there, if any (see
+    :func:`~marl_prune.experiments.records.restore`), and the finished run's record is saved
+    there."""
     config = config if isinstance(config, TrainConfig) else TrainConfig(**config)
     if records is not None:
         run_records.restore(RunFolder.of(config).path, records)
