@@ -423,3 +423,20 @@ def test_an_unfinished_copy_of_a_recorded_run_gives_way_to_the_record(tmp_path):
     assert not run_records.restore(folder, tmp_path / "records")
     with pytest.raises(SweepIncomplete, match=r"holds another config \(iterations: 3 -> 2\)"):
         run_local([other], workers=1, records_dir=tmp_path / "records")
+
+
+def test_git_ignores_the_run_folders_but_not_the_records():
+    """Records are committed (a sweep continues from them on a fresh checkout); run folders are not."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+
+    def ignored(path: str) -> bool:
+        return subprocess.run(["git", "check-ignore", "-q", path], cwd=root).returncode == 0
+
+    assert ignored("runs/paper_v1_full/pu_traffic__dense__sf0__s1/config.json")
+    assert not ignored("docs/results/paper_v1_full/records/pu_traffic__dense__sf0__s1.json")
