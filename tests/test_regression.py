@@ -120,7 +120,9 @@ def test_fixed_seed_run_is_unchanged(tmp_path, recorded, name):
     assert set(now["scalars"]) == set(then["scalars"])
     for tag, points in then["scalars"].items():
         assert [s for s, _ in now["scalars"][tag]] == [s for s, _ in points], tag
-        assert [v for _, v in now["scalars"][tag]] == pytest.approx([v for _, v in points], rel=1e-5, abs=1e-7), tag
+        # abs 1e-6: another CPU's kernels sum in another order, and a loss near 0 (a mean of terms
+        # of size ~1e-2) then moves by ~1e-7 (seen: IMP's policy loss, 1.6e-7 on a faster Xeon)
+        assert [v for _, v in now["scalars"][tag]] == pytest.approx([v for _, v in points], rel=1e-5, abs=1e-6), tag
 
 
 if __name__ == "__main__":
