@@ -13,12 +13,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from marl_prune.learner.config import RECORDED_BEFORE, TrainConfig, write_atomically
-from marl_prune.learner.run_folder import RunFolder, identity
+from marl_prune.learner.config import config_from_saved, write_atomically
+from marl_prune.learner.run_folder import RunFolder, identity, read_json_object
 
 CURVE_TAGS = ("charts/utility_vs_oracle", "sparsity/target", "sparsity/actual")
 """The training curves a record keeps: those the sweep reports draw."""
@@ -32,7 +31,7 @@ def scalar_series(run_dir: str | Path, tags: Sequence[str]) -> dict[str, tuple[n
     the run did not log or the record did not keep)."""
     curves_file = Path(run_dir) / CURVES
     if curves_file.is_file():
-        curves = _read_json(curves_file)
+        curves = read_json_object(curves_file)
         return {tag: (np.array(curves[tag]["steps"], dtype=int), np.array(curves[tag]["values"], dtype=float))
                 if tag in curves else (np.array([], dtype=int), np.array([], dtype=float)) for tag in tags}
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -60,7 +59,7 @@ def save(run_dir: Path | str, records: Path | str) -> Path:
         raise ValueError(f"{run_dir} has not finished: only a finished run has a record")
     curves = {tag: {"steps": [int(s) for s in steps], "values": [float(f"{v:.6g}") for v in values]}
               for tag, (steps, values) in scalar_series(run_dir, CURVE_TAGS).items() if len(steps)}
-    record = {"config": _read_json(folder.config_path), "metrics": folder.metrics(), "curves": curves}
+    record = {"config": read_json_object(folder.config_path), "metrics": folder.metrics(), "curves": curves}
     path = record_path(records, folder.path.name)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, json.dumps(record, indent=1, sort_keys=True, default=float) + "\n")
@@ -78,7 +77,7 @@ def restore(run_dir: Path | str, records: Path | str) -> bool:
     stage = folder.stage()
     if not path.is_file() or stage == "finished":
         return False
-    record = _read_json(path)
+    record = read_json_object(path)
     if not {"config", "metrics", "curves"} <= record.keys():
         raise ValueError(f"{path} is not a run record (it needs config, metrics and curves)")
     with folder.lock():
@@ -87,20 +86,10 @@ def restore(run_dir: Path | str, records: Path | str) -> bool:
                 held = identity(folder.config())
             except ValueError:
                 return False
-            if held != identity(TrainConfig.from_dict({**RECORDED_BEFORE, **record["config"]})):
+            if held != identity(config_from_saved(record["config"])):
                 return False
             folder.clear()
         write_atomically(folder.config_path, json.dumps(record["config"], indent=2) + "\n")
         write_atomically(folder.path / CURVES, json.dumps(record["curves"]) + "\n")
         write_atomically(folder.metrics_path, json.dumps(record["metrics"], indent=2) + "\n")  # last: now finished
     return True
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path} is damaged ({e})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} is damaged (not a JSON object)")
-    return data

@@ -377,4 +377,10 @@ def load_run_config(run_dir: Path | str) -> TrainConfig:
         raise ValueError(f"{path} is not valid JSON: {e}") from None
     if not isinstance(values, dict):
         raise ValueError(f"{path} must hold a JSON object of config keys, got {type(values).__name__}")
+    return config_from_saved(values)
+
+
+def config_from_saved(values: dict[str, Any]) -> TrainConfig:
+    """The config that stored ``config.json`` values describe (fields added since take their
+    :data:`RECORDED_BEFORE` value); unknown keys raise ValueError."""
     return TrainConfig.from_dict({**RECORDED_BEFORE, **values})

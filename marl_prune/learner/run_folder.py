@@ -128,13 +128,7 @@ class RunFolder:
 
     def metrics(self) -> dict[str, Any]:
         """The final metrics; a damaged file raises ValueError naming it."""
-        try:
-            data = json.loads(self.metrics_path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ValueError(f"{self.metrics_path} is damaged ({e})") from None
-        if not isinstance(data, dict):
-            raise ValueError(f"{self.metrics_path} is damaged (not a JSON object)")
-        return data
+        return read_json_object(self.metrics_path)
 
     def clear(self) -> None:
         """Delete everything in the folder but the lock (to run it again from scratch)."""
@@ -149,6 +143,18 @@ class RunFolder:
         self.stage()  # a file in the way is reported before anything is created
         with lock_folder(self.path):
             yield
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``; an unreadable file, or one that holds anything else, raises
+    ValueError naming it as damaged."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path} is damaged ({e})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is damaged (not a JSON object)")
+    return data
 
 
 @contextlib.contextmanager
