@@ -13,11 +13,14 @@ users see identical observations and act alike) for ``--frames`` environment slo
 over copies, by default the count ``train_dsa.py`` trains the preset for (its iterations,
 300 or the preset's own, x 32 copies x 100 slots), with our PPO's optimisation per batch
 (4 epochs of 4 minibatches; the value-based QMIX, VDN and IQL: 16 gradient steps on 800
-replayed slots per batch of 3,200). Every algorithm gets the same small tuning grid: ``--lrs``
-x ``--entropies`` for the policy-gradient ones, ``--lrs`` x ``--epsilons`` (the final
-epsilon of their epsilon-greedy exploration) for the value-based ones, on the
-first seed, each setting trained for ``--tune-frames`` (default: a third of ``--frames``); the
-best setting then runs on every seed at the full budget. Actor and critic are BenchMARL's MLP
+replayed slots per batch of 3,200). Every algorithm gets the same small tuning budget, on the
+first seed, each setting trained for ``--tune-frames`` (default: a third of ``--frames``):
+first the grid ``--lrs`` x ``--entropies`` for the policy-gradient ones, ``--lrs`` x
+``--epsilons`` (the final epsilon of their epsilon-greedy exploration) for the value-based
+ones, at 4 minibatches; then, at the best of that grid, the minibatch counts ``--minibatches``
+(m minibatches of 3,200/m slots per epoch, 4 epochs: 4m gradient steps per batch; the
+value-based ones: 4m steps on 3,200/m replayed slots). The best setting then runs on every seed
+at the full budget. Actor and critic are BenchMARL's MLP
 with ``--cells`` hidden units (default 64 64: the width of our actors; BenchMARL's own default,
 256 256, is 16x the arithmetic per hidden layer and made a 300-iteration run take about an hour
 here). ``--actor gru`` gives the actors memory, as ours have: BenchMARL's GRU of ``cells[0]``
@@ -65,6 +68,8 @@ OURS = {"dense IAGC (ours)": ("dense", 0.0), "harmonic@0.9 (ours)": ("harmonic",
 """Our trainer's rows beside BenchMARL's: (method, final sparsity) at the same budget."""
 FRAMES_PER_BATCH = 32 * 100
 """Frames BenchMARL collects per iteration: our rollout's 32 copies x 100 slots."""
+DEFAULT_MINIBATCHES = 4
+"""Minibatches per epoch of the learning-rate x entropy grid: our PPO's."""
 HIDDEN = "_hidden_gru_0"
 """Where BenchMARL's GRU policy keeps its hidden state, per agent."""
 
@@ -165,28 +170,30 @@ def checkpoints(folder: Path) -> list[Path]:
 
 
 def run_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, knob: float, frames: int,
-            args: argparse.Namespace) -> dict[str, Any] | None:
+            args: argparse.Namespace, minibatches: int = DEFAULT_MINIBATCHES) -> dict[str, Any] | None:
     """Train one BenchMARL experiment (its folder under ``--runs-dir``) and evaluate it; the
     result is stored as JSON under ``--records`` (default: ``--runs-dir``); with ``--report-only``
     a run without a record is None. ``knob``: the entropy coefficient, or for a value-based
-    algorithm the final exploration epsilon."""
+    algorithm the final exploration epsilon; ``minibatches``: per epoch (the default's records
+    keep the names they had before it could be tuned)."""
     cells = "x".join(map(str, args.cells)) + ("__gru" if args.actor == "gru" else "")
+    batches = "" if minibatches == DEFAULT_MINIBATCHES else f"__mb{minibatches}"
     path = record_path(args, f"{scenario}__{algorithm}__lr{lr:g}__{knob_name(algorithm)}{knob:g}__f{frames}__c{cells}"
-                             f"__s{seed}")
+                             f"{batches}__s{seed}")
     if path.exists() or args.report_only:
         return load_record(path)
     folder = args.runs_dir / path.stem
     try:
         with lock_folder(folder):  # two sweeps that share records never train one run twice at once
             return load_record(path) if path.exists() else train_one(algorithm, scenario, version, seed, lr, knob,
-                                                                     frames, args, folder, path)
+                                                                     frames, minibatches, args, folder, path)
     except RunInUse as e:
         print(f"skipped: {e}", file=sys.stderr)
         return None
 
 
 def train_one(algorithm: str, scenario: str, version: str, seed: int, lr: float, knob: float, frames: int,
-              args: argparse.Namespace, folder: Path, path: Path) -> dict[str, Any]:
+              minibatches: int, args: argparse.Namespace, folder: Path, path: Path) -> dict[str, Any]:
     """:func:`run_one`'s training, in ``folder`` (locked), its record saved at ``path``."""
     entropy = 0.0 if algorithm in VALUE_BASED else knob
     from benchmarl.experiment import Experiment, ExperimentConfig
@@ -200,14 +207,15 @@ def train_one(algorithm: str, scenario: str, version: str, seed: int, lr: float,
     config.max_n_frames = frames
     config.on_policy_collected_frames_per_batch = config.off_policy_collected_frames_per_batch = FRAMES_PER_BATCH
     config.on_policy_n_envs_per_worker = config.off_policy_n_envs_per_worker = 32
-    # our PPO's optimisation per batch: 4 epochs of 4 minibatches (BenchMARL's default, 45
-    # minibatches of 400 frames, is 6x the gradient steps and would not be the same budget)
-    config.on_policy_minibatch_size = FRAMES_PER_BATCH // 4
-    config.on_policy_n_minibatch_iters = 4 * 4
+    # our PPO's optimisation per batch: 4 epochs of m minibatches, m = 4 but for the minibatch
+    # tuning (BenchMARL's default, 45 minibatches of 400 frames, is 6x the gradient steps and
+    # would not be the same budget)
+    config.on_policy_minibatch_size = FRAMES_PER_BATCH // minibatches
+    config.on_policy_n_minibatch_iters = 4 * minibatches
     # the value-based ones get as many gradient steps on as many slots (BenchMARL's default,
     # 1000 steps of 128 per batch, took 37 s an iteration here: a 300-iteration run in 3 hours)
-    config.off_policy_n_optimizer_steps = 4 * 4
-    config.off_policy_train_batch_size = FRAMES_PER_BATCH // 4
+    config.off_policy_n_optimizer_steps = 4 * minibatches
+    config.off_policy_train_batch_size = FRAMES_PER_BATCH // minibatches
     if algorithm in VALUE_BASED:
         config.exploration_eps_end = knob
     config.evaluation = False
@@ -250,7 +258,7 @@ def train_one(algorithm: str, scenario: str, version: str, seed: int, lr: float,
     metric = score_metric(env)
     record = {"algorithm": algorithm, "scenario": scenario, "env_version": version, "seed": seed, "lr": lr,
               "entropy": entropy, **({"eps_end": knob} if algorithm in VALUE_BASED else {}),
-              "frames": frames, "cells": list(args.cells), "actor": args.actor, "sampled": args.sampled,
+              "minibatches": minibatches, "frames": frames, "cells": list(args.cells), "actor": args.actor, "sampled": args.sampled,
               "seconds": seconds, "cpu_seconds": cpu_seconds, "resumed": resumed,
               "agent_steps_per_second": frames * env.n_users / cpu_seconds,
               "score": result.mean(metric) / reference_score(version, scenario, args.episodes, args.eval_seed),
@@ -292,13 +300,14 @@ def run_ours(method: str, sparsity: float, scenario: str, version: str, seed: in
     return save_record(path, record)
 
 
-def row(scenario: str, name: str, lr: str, entropy: str, found: list[dict[str, Any] | None], tuning: str) -> str:
+def row(scenario: str, name: str, lr: str, entropy: str, minibatches: str, found: list[dict[str, Any] | None],
+        tuning: str) -> str:
     """One table row: mean +- 95% CI of the score over the seeds recorded (of all asked for),
     and the run means beside it."""
     runs = [r for r in found if r is not None]
     seeds = f"{len(runs)}" if len(runs) == len(found) else f"{len(runs)} of {len(found)}"
     if not runs:
-        return f"| {scenario} | {name} | {lr} | {entropy} | {seeds} | not run yet | | | | {tuning} |"
+        return f"| {scenario} | {name} | {lr} | {entropy} | {minibatches} | {seeds} | not run yet | | | | {tuning} |"
     scores = np.array([r["score"] for r in runs])
     half = ci95(scores)  # Student t, as the sweeps report (NaN for one seed)
     # a resumed run's time covers only its last part, so it is left out of the time columns;
@@ -307,7 +316,7 @@ def row(scenario: str, name: str, lr: str, entropy: str, found: list[dict[str, A
     mark = "*" if any("cpu_seconds" not in r for r in timed) else ""
     seconds = np.mean([r.get("cpu_seconds", r["seconds"]) for r in timed])
     score = f"{scores.mean():.1%} +- {half:.1%}" if len(runs) > 1 else f"{scores.mean():.1%} (no interval)"
-    return (f"| {scenario} | {name} | {lr} | {entropy} | {seeds} | {score} | "
+    return (f"| {scenario} | {name} | {lr} | {entropy} | {minibatches} | {seeds} | {score} | "
             f"{np.mean([r['fairness'] for r in runs]):.3f} | {seconds:.0f} s{mark} | "
             f"{np.mean([r['agent_steps_per_second'] for r in timed]):,.0f}{mark} | {tuning} |")
 
@@ -336,6 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epsilons", nargs="+", type=float, default=[0.01, 0.1],
                         help="final exploration epsilons the value-based algorithms try on the first seed, in "
                              "place of the entropies (default: 0.01, BenchMARL's, and 0.1)")
+    parser.add_argument("--minibatches", nargs="+", type=positive_int, default=[2, 4, 8],
+                        help="minibatches per epoch tried on the first seed at the best learning rate and entropy "
+                             "(or epsilon) of the grid, which ran at 4 (default: 2 4 8)")
     parser.add_argument("--episodes", type=int, default=64, help="evaluation episodes (default: 64)")
     parser.add_argument("--eval-seed", type=int, default=10_000, help="evaluation seed (default: 10000)")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/external_madrl"), help="BenchMARL's run folders")
@@ -368,22 +380,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.frames, args.tune_frames, args.lrs, args.entropies, args.epsilons, args.seeds, args.episodes = \
             6400, 6400, args.lrs[:1], [0.0], args.epsilons[:1], [1], 4
+        args.minibatches = [DEFAULT_MINIBATCHES]
     report = Report()
     actors = "MLP" if args.actor == "mlp" else f"GRU {args.cells[0]} + MLP {list(args.cells[1:])}"
     report.emit(f"BenchMARL actors: {actors}; critics: MLP {' x '.join(map(str, args.cells))}; tuning grid lr "
                 f"{args.lrs} x entropy {args.entropies} (value-based algorithms: x final exploration epsilon "
-                f"{args.epsilons}) on seed {args.seeds[0]}, each at the tuning budget; the best (by score) then "
-                "trains every seed at the full budget."
+                f"{args.epsilons}) at {DEFAULT_MINIBATCHES} minibatches per epoch, then minibatches "
+                f"{args.minibatches} at the grid's best, on seed {args.seeds[0]}, each at the tuning budget; the best "
+                "(by score) then trains every seed at the full budget."
                 + f" Every team is evaluated on {'sampled' if args.sampled else 'greedy'} actions."
                 + (" Our rows: the trainer's defaults, on the same episodes." if args.ours else "")
                 + "\n")
     report.emit("Time: the CPU seconds of a run (torch on one thread), which other jobs on the machine do not "
                 "stretch as they do its wall time; * marks rows with a run recorded before CPU time was kept, "
                 "whose wall time stands in (on a shared machine, so slower).\n")
-    report.emit("| scenario | algorithm | lr | entropy (or final epsilon) | seeds | score (mean +- 95% CI) | "
-                "fairness | "
-                "time per run | agent-steps/s | tuning score |")
-    report.emit("|---|---|---|---|---|---|---|---|---|---|")
+    report.emit("| scenario | algorithm | lr | entropy (or final epsilon) | minibatches | seeds | "
+                "score (mean +- 95% CI) | fairness | time per run | agent-steps/s | tuning score |")
+    report.emit("|---|---|---|---|---|---|---|---|---|---|---|")
     missing = 0
     for scenario in args.scenarios:
         ours = TrainConfig(scenario=scenario, env_version=args.env_version)
@@ -399,22 +412,37 @@ def main(argv: list[str] | None = None) -> int:
             tried = {setting: r for setting, r in found.items() if r is not None}
             missing += len(grid) - len(tried)
             if len(tried) < len(grid):  # report-only: no best setting before the grid is complete
-                report.emit(f"| {scenario} | {name} | | | | tuning: {len(tried)} of {len(grid)} settings run | "
+                report.emit(f"| {scenario} | {name} | | | | | tuning: {len(tried)} of {len(grid)} settings run | "
                             "| | | |")
-                missing += len(args.seeds)
+                missing += len(args.minibatches) - (DEFAULT_MINIBATCHES in args.minibatches) + len(args.seeds)
                 continue
             lr, knob = max(tried, key=lambda s: tried[s]["score"])
-            runs = [run_one(algorithm, scenario, args.env_version, seed, lr, knob, frames, args)
+            # second stage: the minibatch count at the grid's best (its run at the default is reused)
+            found_mb = {m: tried[lr, knob] if m == DEFAULT_MINIBATCHES else
+                        run_one(algorithm, scenario, args.env_version, args.seeds[0], lr, knob, tune_frames, args, m)
+                        for m in args.minibatches}
+            tried_mb = {m: r for m, r in found_mb.items() if r is not None}
+            missing += len(found_mb) - len(tried_mb)
+            if len(tried_mb) < len(found_mb):
+                report.emit(f"| {scenario} | {name} | {lr:g} | | | | tuning: {len(tried_mb)} of {len(found_mb)} "
+                            "minibatch counts run | | | | |")
+                missing += len(args.seeds)
+                continue
+            # a tie goes to the default, whose seeds may have run before the minibatch tuning existed
+            minibatches = max(tried_mb, key=lambda m: (tried_mb[m]["score"], m == DEFAULT_MINIBATCHES))
+            runs = [run_one(algorithm, scenario, args.env_version, seed, lr, knob, frames, args, minibatches)
                     for seed in args.seeds]
             missing += runs.count(None)
             shown = f"eps {knob:g}" if algorithm in VALUE_BASED else f"{knob:g}"
-            report.emit(row(scenario, name, f"{lr:g}", shown, runs, f"{tried[lr, knob]['score']:.1%}"))
+            report.emit(row(scenario, name, f"{lr:g}", shown, str(minibatches), runs,
+                            f"{tried_mb[minibatches]['score']:.1%}"))
         if args.ours:
             for name, (method, sparsity) in OURS.items():
                 ours_runs = [run_ours(method, sparsity, scenario, args.env_version, seed, frames, args)
                              for seed in args.seeds]
                 missing += ours_runs.count(None)
-                report.emit(row(scenario, name, "defaults", "defaults", ours_runs, "-"))
+                report.emit(row(scenario, name, "defaults", "defaults", f"{DEFAULT_MINIBATCHES} (ours)", ours_runs,
+                                "-"))
     if missing:
         report.emit(f"\nIncomplete: {missing} runs have no record yet; the same command without --report-only "
                     "trains them (the records present are reused).")

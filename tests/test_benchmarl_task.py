@@ -44,10 +44,10 @@ def test_smoke_run_trains_and_scores_on_our_episodes(tmp_path):
                              "basic", "--algorithms", "mappo", "--runs-dir", str(tmp_path / "runs"), "--out", str(out)],
                             capture_output=True, text=True, cwd=ROOT, timeout=900)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "| basic | mappo | 5e-05 | 0 | 1 |" in out.read_text()
+    assert "| basic | mappo | 5e-05 | 0 | 4 | 1 |" in out.read_text()
     assert len(list((tmp_path / "runs").glob("basic__mappo__*.json"))) == 1
     # our rows train at the same 6400 frames: 2 iterations of 32 x 100 slots
-    assert "| basic | dense IAGC (ours) | defaults | defaults | 1 |" in out.read_text()
+    assert "| basic | dense IAGC (ours) | defaults | defaults | 4 (ours) | 1 |" in out.read_text()
     ours = json.loads((tmp_path / "runs" / "basic__ours-harmonic0.9__f6400__s1.json").read_text())
     assert ours["frames"] == 6400 and ours["final_sparsity"] == 0.9 and not ours["resumed"]
     assert 0 < ours["cpu_seconds"] and ours["agent_steps_per_second"] == pytest.approx(6400 * 4 / ours["cpu_seconds"])
@@ -65,6 +65,6 @@ def test_smoke_run_with_recurrent_actors_carries_their_state(tmp_path):
                              str(tmp_path / "runs"), "--out", str(out)],
                             capture_output=True, text=True, cwd=ROOT, timeout=900)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "| basic | mappo (GRU) | 5e-05 | 0 | 1 |" in out.read_text()
+    assert "| basic | mappo (GRU) | 5e-05 | 0 | 4 | 1 |" in out.read_text()
     (path,) = (tmp_path / "runs").glob("basic__mappo__*__c64x64__gru__s1.json")
     assert json.loads(path.read_text())["actor"] == "gru"

@@ -65,31 +65,36 @@ def test_evaluate_dsa_writes_its_table(tmp_path):
 
 
 def test_external_madrl_reports_from_its_records_alone(tmp_path):
-    """--report-only: no training and no BenchMARL; the best tuning setting picks the row, its
-    recorded seeds are averaged, and the missing run is counted."""
+    """--report-only: no training and no BenchMARL; the best of the learning-rate grid, then the
+    best minibatch count at it, picks the row, its recorded seeds are averaged, and the missing
+    runs are counted."""
     import json
 
     records = tmp_path / "records"
     records.mkdir()
 
-    def record(lr, seed, frames, score, algorithm="mappo", knob="ent0"):
-        name = f"snr__{algorithm}__lr{lr:g}__{knob}__f{frames}__c64x64__s{seed}.json"
+    def record(lr, seed, frames, score, algorithm="mappo", knob="ent0", minibatches=""):
+        name = f"snr__{algorithm}__lr{lr:g}__{knob}__f{frames}__c64x64{minibatches}__s{seed}.json"
         (records / name).write_text(json.dumps({"score": score, "fairness": 0.5, "seconds": 100.0,
                                                 "agent_steps_per_second": 1000.0}))
 
     for lr, score in ((5e-5, 0.4), (3e-4, 0.6), (1e-3, 0.5)):  # the tuning grid, at a third of 960k frames
         record(lr, 1, 320_000, score)
         record(lr, 1, 320_000, score - 0.3, "qmix", "eps0.1")  # value-based: tuned on the final epsilon
-    record(3e-4, 1, 960_000, 0.62)
-    record(3e-4, 2, 960_000, 0.58)  # seed 3 not run yet
-    record(3e-4, 1, 960_000, 0.33, "qmix", "eps0.1")  # one seed: no interval to give
+    record(3e-4, 1, 320_000, 0.55, minibatches="__mb2")  # then the minibatch count, at the grid's best lr
+    record(3e-4, 1, 320_000, 0.65, minibatches="__mb8")
+    record(5e-5, 1, 320_000, 0.99, minibatches="__mb8")  # not at the grid's best: never looked at
+    record(3e-4, 1, 960_000, 0.62, minibatches="__mb8")
+    record(3e-4, 2, 960_000, 0.58, minibatches="__mb8")  # seed 3 not run yet
+    record(3e-4, 1, 960_000, 0.10)  # at the default minibatch count, which lost: not in the row
+    record(3e-4, 1, 960_000, 0.33, "qmix", "eps0.1")  # minibatch tuning not run yet: no row
     out = tmp_path / "table.md"
     _run("external_madrl.py", "--scenarios", "snr", "--algorithms", "mappo", "qmix", "--entropies", "0",
          "--epsilons", "0.1", "--no-ours", "--report-only", "--records", records, "--out", out)
     table = out.read_text()
-    assert "| snr | mappo | 0.0003 | 0 | 2 of 3 | 60.0% +- 25.4% | 0.500 | 100 s* | 1,000* | 60.0% |" in table
-    assert "| snr | qmix | 0.0003 | eps 0.1 | 1 of 3 | 33.0% (no interval) | 0.500 | 100 s* | 1,000* | 30.0% |" in table
-    assert "Incomplete: 3 runs have no record yet" in table
+    assert "| snr | mappo | 0.0003 | 0 | 8 | 2 of 3 | 60.0% +- 25.4% | 0.500 | 100 s* | 1,000* | 65.0% |" in table
+    assert "| snr | qmix | 0.0003 | | | | tuning: 1 of 3 minibatch counts run" in table
+    assert "Incomplete: 6 runs have no record yet" in table  # mappo's seed 3; qmix's 2 counts and 3 seeds
 
 
 def test_external_madrl_feeds_a_recurrent_policy_its_own_state():
