@@ -258,7 +258,8 @@ def train_one(algorithm: str, scenario: str, version: str, seed: int, lr: float,
     metric = score_metric(env)
     record = {"algorithm": algorithm, "scenario": scenario, "env_version": version, "seed": seed, "lr": lr,
               "entropy": entropy, **({"eps_end": knob} if algorithm in VALUE_BASED else {}),
-              "minibatches": minibatches, "frames": frames, "cells": list(args.cells), "actor": args.actor, "sampled": args.sampled,
+              "minibatches": minibatches, "frames": frames, "cells": list(args.cells), "actor": args.actor,
+              "sampled": args.sampled,
               "seconds": seconds, "cpu_seconds": cpu_seconds, "resumed": resumed,
               "agent_steps_per_second": frames * env.n_users / cpu_seconds,
               "score": result.mean(metric) / reference_score(version, scenario, args.episodes, args.eval_seed),
@@ -395,7 +396,8 @@ def main(argv: list[str] | None = None) -> int:
                 "stretch as they do its wall time; * marks rows with a run recorded before CPU time was kept, "
                 "whose wall time stands in (on a shared machine, so slower).\n")
     report.emit("| scenario | algorithm | lr | entropy (or final epsilon) | minibatches | seeds | "
-                "score (mean +- 95% CI) | fairness | time per run | agent-steps/s | tuning score |")
+                "score (mean +- 95% CI) | fairness | time per run | agent-steps/s | "
+                "tuning score (by minibatch count) |")
     report.emit("|---|---|---|---|---|---|---|---|---|---|---|")
     missing = 0
     for scenario in args.scenarios:
@@ -434,8 +436,10 @@ def main(argv: list[str] | None = None) -> int:
                     for seed in args.seeds]
             missing += runs.count(None)
             shown = f"eps {knob:g}" if algorithm in VALUE_BASED else f"{knob:g}"
-            report.emit(row(scenario, name, f"{lr:g}", shown, str(minibatches), runs,
-                            f"{tried_mb[minibatches]['score']:.1%}"))
+            tuning = f"{tried_mb[minibatches]['score']:.1%}"
+            if len(tried_mb) > 1:  # what each minibatch count scored, beside the best
+                tuning += " (" + ", ".join(f"{m}: {r['score']:.1%}" for m, r in tried_mb.items()) + ")"
+            report.emit(row(scenario, name, f"{lr:g}", shown, str(minibatches), runs, tuning))
         if args.ours:
             for name, (method, sparsity) in OURS.items():
                 ours_runs = [run_ours(method, sparsity, scenario, args.env_version, seed, frames, args)

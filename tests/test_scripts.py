@@ -92,7 +92,8 @@ def test_external_madrl_reports_from_its_records_alone(tmp_path):
     _run("external_madrl.py", "--scenarios", "snr", "--algorithms", "mappo", "qmix", "--entropies", "0",
          "--epsilons", "0.1", "--no-ours", "--report-only", "--records", records, "--out", out)
     table = out.read_text()
-    assert "| snr | mappo | 0.0003 | 0 | 8 | 2 of 3 | 60.0% +- 25.4% | 0.500 | 100 s* | 1,000* | 65.0% |" in table
+    assert ("| snr | mappo | 0.0003 | 0 | 8 | 2 of 3 | 60.0% +- 25.4% | 0.500 | 100 s* | 1,000* | "
+            "65.0% (2: 55.0%, 4: 60.0%, 8: 65.0%) |") in table
     assert "| snr | qmix | 0.0003 | | | | tuning: 1 of 3 minibatch counts run" in table
     assert "Incomplete: 6 runs have no record yet" in table  # mappo's seed 3; qmix's 2 counts and 3 seeds
 
