@@ -370,6 +370,10 @@ def main(argv: list[str] | None = None) -> int:
                              "missing runs counted in it")
     parser.add_argument("--smoke", action="store_true", help="one tiny run per algorithm, to check the set-up")
     args = parser.parse_args(argv)
+    uneven = [m for m in args.minibatches if FRAMES_PER_BATCH % m]
+    if uneven:  # every count must cut a batch into equal minibatches, or counts differ in slots seen
+        parser.error(f"--minibatches {' '.join(map(str, uneven))}: each count must divide the {FRAMES_PER_BATCH} "
+                     "slots of a batch")
     if not args.report_only:
         try:
             import benchmarl  # noqa: F401

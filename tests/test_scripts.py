@@ -98,6 +98,13 @@ def test_external_madrl_reports_from_its_records_alone(tmp_path):
     assert "Incomplete: 6 runs have no record yet" in table  # mappo's seed 3; qmix's 2 counts and 3 seeds
 
 
+def test_external_madrl_refuses_a_minibatch_count_that_does_not_divide_a_batch():
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "external_madrl.py"), "--report-only",
+                             "--minibatches", "4", "3"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 2
+    assert "--minibatches 3: each count must divide the 3200 slots of a batch" in result.stderr
+
+
 def test_external_madrl_feeds_a_recurrent_policy_its_own_state():
     """BenchmarlPolicy with a GRU: zeros and is_init at the episode's start, then the state the
     policy wrote as next, with is_init false (a stand-in policy that counts slots)."""
