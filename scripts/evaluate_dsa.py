@@ -4,6 +4,7 @@
     python scripts/evaluate_dsa.py --env-version v1          # dsa_v1: every reference policy
     python scripts/evaluate_dsa.py RUN_DIR                   # a trained run vs the baselines
     python scripts/evaluate_dsa.py RUN_DIR --probe           # ... and the probe-then-settle heuristics
+    python scripts/evaluate_dsa.py --env-version v1 --blind  # ... and the schedules blind to the gains
     python scripts/evaluate_dsa.py RUN_DIR --waterfall w.png # ... and a picture of one episode
     python scripts/evaluate_dsa.py RUN_DIR --shares          # ... and where each user transmits
 
@@ -24,7 +25,7 @@ from pathlib import Path
 from envs.dsa import VERSIONS, DSAConfig, evaluate, make_env_config, presets, version_of
 from envs.dsa.baselines import ProbeThenSettle
 from envs.dsa.fields import non_negative_int, positive_int
-from envs.dsa.references import conventional_policies, reference_policy, score_metric
+from envs.dsa.references import StaticSchedule, conventional_policies, reference_policy, score_metric
 from envs.dsa.waterfall import play_episode, waterfall_image
 from marl_prune.experiments.plots import plot_waterfalls
 from marl_prune.experiments.report import Report
@@ -95,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="add the probe-then-settle heuristics (v0, static channels): each user tries "
                              "every channel once, then the users settle, matched centrally on the probed "
                              "gains or each on its own best channel; what adapting within an episode is worth")
+    parser.add_argument("--blind", action="store_true",
+                        help="add the non-adaptive schedules planned without the episode's gains (v1): "
+                             "fixed and TDMA with users on channels by their index; what a team that "
+                             "learned a schedule reaches without adapting it to the episode")
     parser.add_argument("--waterfall", type=Path, default=None, metavar="FILE.png",
                         help="with a run folder: draw one episode (the evaluation seed) of the learned team, "
                              "the centralised reference and the best conventional baseline, stacked "
@@ -109,10 +114,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--shares tabulates a trained run: give its RUN_DIR")
     extra = {"probe, central settle": ProbeThenSettle("central"), "probe, own settle": ProbeThenSettle("own")} \
         if args.probe else {}
+    if args.blind:
+        extra |= {"fixed, gains unknown": StaticSchedule("fixed", know_gains=False),
+                  "tdma, gains unknown": StaticSchedule("tdma", know_gains=False)}
     report = Report()
     v1 = args.env_version == "v1"
 
     if args.run_dir is None:
+        if args.blind and not v1:
+            parser.error("--blind adds schedules of dsa_v1: give --env-version v1 (or a v1 run folder)")
         names = list(presets(args.env_version)) if args.scenario in (None, "all") else [args.scenario]
         for name in names:
             if name not in presets(args.env_version):
@@ -133,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.scenario not in (None, config.scenario):
         parser.error(f"the run was trained on {config.scenario!r}; evaluating on another scenario "
                      "needs the same observation and action sizes")
+    if args.blind and config.env_version != "v1":
+        parser.error("--blind adds schedules of dsa_v1, and the run was trained on v0")
     cfg = config.env_config()
     baselines = conventional_policies(cfg)
     policies = {"learned": ActorPolicy(actors, greedy=True),

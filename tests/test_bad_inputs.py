@@ -323,6 +323,7 @@ def test_export_and_evaluation_options(tmp_path, runs):
     expect_cli("evaluate_dsa.py", "--scenario", "basic", "--episodes", "0", message="expected an integer >= 1, got 0")
     expect_cli("evaluate_dsa.py", tmp_path / "nothing", message="not a run folder")
     expect_cli("evaluate_dsa.py", "--shares", message="--shares tabulates a trained run")
+    expect_cli("evaluate_dsa.py", "--blind", "--scenario", "basic", message="--blind adds schedules of dsa_v1")
 
 
 # --------------------------------------------------------------------------------- sweeps

@@ -73,6 +73,20 @@ def test_static_schedules_follow_their_plan_and_send_only_with_packets():
     assert tdma["plan"][0].tolist() == [[2, 1]]  # two users, two channels: both every slot
 
 
+def test_schedules_blind_to_the_gains_put_users_on_channels_by_index():
+    core, _ = _core(n_users=4, n_channels=2, reward="rate", frame_clock=2)
+    core.gain_db[:] = [[[0.0, 6.0], [6.0, 0.0], [0.0, 6.0], [6.0, 0.0]]]
+    seeing = StaticSchedule("tdma").initial_state(core, np.random.default_rng(0))["plan"]
+    blind = StaticSchedule("tdma", know_gains=False).initial_state(core, np.random.default_rng(0))["plan"]
+    # round-robin, two users a slot: users 0 and 1, then 2 and 3. Seeing the gains, each goes
+    # to its strong channel; blind, the first of a slot takes channel 0 and the second channel 1
+    assert seeing[:2, 0].tolist() == [[2, 1, 0, 0], [0, 0, 2, 1]]
+    assert blind[:2, 0].tolist() == [[1, 2, 0, 0], [0, 0, 1, 2]]
+    core.gain_db[:] = -core.gain_db  # the blind plan does not depend on the episode's gains
+    again = StaticSchedule("tdma", know_gains=False).initial_state(core, np.random.default_rng(0))["plan"]
+    assert np.array_equal(again, blind)
+
+
 def _obs(core, last_actions, acks, queues=None):
     obs = np.zeros((1, core.n_users, core.obs_dim), np.float32)
     obs[0, np.arange(core.n_users), last_actions] = 1.0

@@ -96,18 +96,20 @@ class CentralScheduler:
         return _assign(value, level, core.n_levels, _has_packet(core)), core
 
 
-def expected_link_values(core: DSACoreV1) -> tuple[np.ndarray, np.ndarray]:
+def expected_link_values(core: DSACoreV1, know_gains: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Per (user, channel): the expected per-slot reward of the user alone on the channel at
     its best fixed level, and that level, ``(B, N, K)`` each. Known: the episode's static
-    gains, the stationary link, primary-user and source statistics, the fading distribution;
-    a user sends only when it has a packet, at most one per slot."""
+    gains (``know_gains=False``: only their mean, 0 dB, so every user looks alike on a
+    channel), the stationary link, primary-user and source statistics, the fading
+    distribution; a user sends only when it has a packet, at most one per slot."""
     cfg = core.config
+    gain_db = core.gain_db if know_gains else np.zeros_like(core.gain_db)
     fading = _FADING_QUANTILES if cfg.rayleigh_fading else np.ones(1)
     p_bad = cfg.ge_p_bad
     p_pu_off = np.where(core.pu_mask, cfg.pu_p_off / max(cfg.pu_p_on + cfg.pu_p_off, 1e-12), 1.0)  # (K,)
     success, rate = np.zeros(()), np.zeros(())  # broadcast to (B, N, K, L) below
     for state_prob, attenuation in ((1.0 - p_bad, 0.0), (p_bad, cfg.ge_bad_db)):
-        snr_db = core.gain_db[..., None, None] - attenuation + core.level_db[:, None]  # (B, N, K, L, 1)
+        snr_db = gain_db[..., None, None] - attenuation + core.level_db[:, None]  # (B, N, K, L, 1)
         snr_db = snr_db + 10.0 * np.log10(fading)  # (B, N, K, L, F)
         ok = snr_db >= cfg.min_snr_db if cfg.min_snr_db is not None else np.ones(snr_db.shape, dtype=bool)
         if core.capture_threshold_lin is not None:
@@ -148,17 +150,21 @@ class StaticSchedule:
     """A schedule fixed at the start of the episode (see :func:`expected_link_values`):
     ``fixed``, the best assignment of users to channels for the whole episode; ``tdma``, a
     periodic frame with slot shares in proportion to the mean demand (equal with full
-    buffers), each slot's users on the channels that suit them best on average."""
+    buffers), each slot's users on the channels that suit them best on average.
 
-    def __init__(self, kind: str = "fixed"):
+    ``know_gains=False`` plans on the mean gain instead of the episode's static gains: users
+    then go to channels by their index (ties of the matching), as a team that has learned a
+    schedule but does not adapt it to the episode would."""
+
+    def __init__(self, kind: str = "fixed", know_gains: bool = True):
         if kind not in ("fixed", "tdma"):
             raise ValueError(f"kind must be fixed or tdma, got {kind!r}")
-        self.kind = kind
+        self.kind, self.know_gains = kind, know_gains
 
     def initial_state(self, core: DSACore, rng: np.random.Generator) -> dict[str, Any]:
         core = v1_core(core, "StaticSchedule")
         cfg = core.config
-        value, level = expected_link_values(core)
+        value, level = expected_link_values(core, self.know_gains)
         T = cfg.max_cycles
         if self.kind == "fixed":
             plan = np.repeat(_assign(value, level, core.n_levels)[None], T, axis=0)
