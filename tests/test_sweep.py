@@ -313,6 +313,24 @@ def test_claims_on_hand_made_records():
     assert claims_table(v).count("\n") == len(v) + 2
 
 
+
+def test_the_literature_methods_are_checked_against_what_they_build_on():
+    from marl_prune.experiments.claims import check_claims
+
+    records = (_records("a", "dense", 0.0, [0.55, 0.60, 0.65]) + _records("a", "linear", 0.9, [0.45, 0.50, 0.55])
+               + _records("a", "polynomial", 0.9, [0.55, 0.60, 0.65]) + _records("a", "harmonic", 0.9, [0.5, 0.55, 0.6])
+               + _records("a", "lamp", 0.9, [0.60, 0.65, 0.70]) + _records("a", "imp", 0.9, [0.2, 0.6, 1.0])
+               + _records("a", "colt", 0.9, [0.25, 0.30, 0.35]) + _records("a", "lamp", 0.95, [0.1, 0.2, 0.3]))
+    verdicts = {v.claim: v for v in check_claims(records, {"a": {}}, high=(0.9, 0.95))}
+    lamp = verdicts["LAMP above global magnitude (linear) at 0.9"]  # 65% vs linear's 50%, not polynomial's 60%
+    assert lamp.holds is True and lamp.figures.startswith("lamp 65.0% vs linear 50.0% (p=")
+    imp = verdicts["IMP above the best gradual schedule at 0.9"]  # noisy: 60% vs polynomial 60%
+    assert imp.holds is None and "imp 60.0% vs polynomial 60.0% (p=1.00; detectable:" in imp.figures
+    colt = verdicts["COLT above the best gradual schedule at 0.9"]
+    assert colt.holds is False and "colt 30.0% vs polynomial 60.0%" in colt.figures
+    assert not any("0.95" in c and ("LAMP" in c or "IMP" in c) for c in verdicts)  # nothing to compare with
+
+
 def test_a_sweep_trains_each_scenario_for_its_own_budget_unless_told(monkeypatch, tmp_path):
     """Without --iterations every run gets its scenario's default (traffic: 800), as
     train_dsa.py does; with it, every run gets that."""

@@ -21,6 +21,15 @@ sparsity (without that, the comparison ranks nothing):
 - the schedules separate: the highest of them is significantly above the lowest (Bonferroni
   over the pairs, since the two extremes are picked).
 
+And where the runs include them, the literature's methods against what they build on, at
+each high sparsity:
+
+- LAMP's layer allocation against global magnitude pruning on the same (linear) schedule;
+- IMP with rewinding and COLT against the best gradual schedule (highest mean of linear,
+  polynomial and harmonic): what several trainings buy over one.
+
+Each holds if significantly above, does not hold if significantly below.
+
 Where a t-test finds no significant difference, the figures also say how large a difference
 the seeds could have detected (80% power, :func:`~marl_prune.experiments.stats.detectable_difference`),
 so that "not distinguishable" says what it rules out.
@@ -151,6 +160,34 @@ def check_claims(records: Sequence[dict[str, Any]], baselines: dict[str, dict[st
                 verdicts.append(Verdict(scenario, f"schedules separate at {s:g}", above,
                                         f"highest {high_name} {m(highest)} vs lowest {low_name} {m(lowest)} ({test}; "
                                         f"Bonferroni over {pairs} pairs)"))
+            verdicts += _literature_methods(g, scenario, s)
+    return verdicts
+
+
+LITERATURE_METHODS = {"lamp": "LAMP", "imp": "IMP", "colt": "COLT"}
+
+
+def _literature_methods(g: dict[tuple[str, float], list[float]], scenario: str, s: float) -> list[Verdict]:
+    """LAMP against linear, IMP and COLT against the best gradual schedule, at sparsity ``s``."""
+    m = lambda v: f"{np.mean(v):.1%}"  # noqa: E731
+    gradual = [(name, g[(name, s)]) for name in SCHEDULES if g.get((name, s))]
+    verdicts = []
+    for method, label in LITERATURE_METHODS.items():
+        values = g.get((method, s))
+        if not values:
+            continue
+        if method == "lamp":
+            if not g.get(("linear", s)):
+                continue
+            name, base, what = "linear", g[("linear", s)], "global magnitude (linear)"
+        elif gradual:
+            name, base = max(gradual, key=lambda kv: np.mean(kv[1]))
+            what = "the best gradual schedule"
+        else:
+            continue
+        above, test = _significance(values, base)
+        verdicts.append(Verdict(scenario, f"{label} above {what} at {s:g}", above,
+                                f"{method} {m(values)} vs {name} {m(base)} ({test})"))
     return verdicts
 
 
