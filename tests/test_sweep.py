@@ -3,7 +3,9 @@
 import dataclasses
 import json
 import math
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from marl_prune.experiments import plots
@@ -122,6 +124,26 @@ def test_baseline_lines_are_told_apart_and_ranked():
     assert [line.get_ydata()[0] for line in drawn] == [0.39, 0.1, 0.05]  # backoff: not drawn
     assert len({(line.get_color(), str(line.get_linestyle())) for line in ax.lines}) == 4
     plt.close(fig)
+
+
+def test_learning_curves_draw_the_baselines_in_every_panel_under_one_legend(monkeypatch):
+    pytest.importorskip("matplotlib")
+    records = [{"scenario": "a", "method": m, "final_sparsity": s, "run_dir": f"{m}{s}"}
+               for m, s in (("dense", 0.0), ("linear", 0.9), ("linear", 0.95), ("imp", 0.9))]
+    monkeypatch.setattr(plots, "scalars", lambda run_dir, tag: (np.arange(5), np.linspace(0.0, 0.5, 5)))
+    saved = []
+    monkeypatch.setattr(plots, "_save", lambda fig, out, rect=(0, 0, 1, 1): saved.append((fig, rect)) or out)
+    plots.learning_curves(records, Path("unused.png"), scenario="a", baselines={"tdma": 0.4})
+    fig, rect = saved[0]
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == ["a final sparsity 0.9", "a final sparsity 0.95"]
+    for ax in panels:  # the baseline in each panel, at its value; no legend of its own
+        assert [line.get_ydata()[0] for line in ax.lines if line.get_label() == "tdma 40.0% (baseline)"] == [0.4]
+        assert ax.get_legend() is None
+    # one legend, each entry once (imp only at 0.9), in the strip the axes leave free
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "dense (n=1)", "imp (n=1)", "linear (n=1)", "tdma 40.0% (baseline)"]
+    assert rect[2] < 1.0
 
 
 def test_sweep_reruns_a_changed_run_and_reuses_an_unchanged_one(tmp_path):

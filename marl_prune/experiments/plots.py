@@ -45,9 +45,11 @@ def _band(curves: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.n
 
 
 def learning_curves(records: Sequence[dict[str, Any]], out: Path, tag: str = "charts/utility_vs_oracle",
-                    scenario: str | None = None) -> Path:
+                    scenario: str | None = None, baselines: dict[str, float] | None = None) -> Path:
     """Mean and 95% band over seeds of ``tag`` for one scenario: one panel per final sparsity,
-    each with that sparsity's pruning methods and the dense methods for reference."""
+    each with that sparsity's pruning methods and the dense methods for reference, and
+    ``baselines`` (name -> value on the scale of ``tag``) as horizontal lines in every panel;
+    one legend for all panels, beside them."""
     plt = _pyplot()
     groups: dict[tuple[str, float], list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
     for r in records:
@@ -60,7 +62,12 @@ def learning_curves(records: Sequence[dict[str, Any]], out: Path, tag: str = "ch
     levels = sorted({s for _, s in groups if s > 0}) or [0.0]
     cols = min(len(levels), 2)
     rows = -(-len(levels) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(6 * cols, 3.8 * rows), squeeze=False, sharey=True)
+    width = 6 * cols + 2.5  # the last 2.5 inches hold the legend
+    fig, axes = plt.subplots(rows, cols, figsize=(width, 3.8 * rows), squeeze=False, sharey=True)
+    bands = [_band(curves) for curves in groups.values()]
+    bottom = min((float(np.min(m - h)) for _, m, h in bands), default=0.0)
+    span = max(max((float(np.max(m + h)) for _, m, h in bands), default=1.0) - bottom, 0.05)
+    legend: dict[str, Any] = {}
     for ax, level in zip(axes.flat, levels):
         for (method, s), curves in sorted(groups.items()):
             if s not in (0.0, level):
@@ -70,13 +77,15 @@ def learning_curves(records: Sequence[dict[str, Any]], out: Path, tag: str = "ch
             ax.plot(steps, mean, color=colours[method], ls="--" if dense else "-",
                     label=f"{method}{' (dense)' if dense and method != 'dense' else ''} (n={len(curves)})")
             ax.fill_between(steps, mean - half, mean + half, color=colours[method], alpha=0.15)
+        _baseline_lines(ax, baselines or {}, floor=bottom - span)
         ax.set(xlabel="environment slots (summed over copies)", ylabel=tag,
                title=f"{scenario or ''} final sparsity {level:g}" if level else f"{scenario or ''}")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        legend.update(zip(*reversed(ax.get_legend_handles_labels())))  # label -> handle, once each
     for ax in list(axes.flat)[len(levels):]:
         ax.set_visible(False)
-    return _save(fig, out)
+    fig.legend(list(legend.values()), list(legend), fontsize=7, loc="upper right", bbox_to_anchor=(1.0, 0.98))
+    return _save(fig, out, rect=(0.0, 0.0, 1.0 - 2.5 / width, 1.0))
 
 
 def utility_vs_sparsity(rows: Sequence[dict[str, Any]], out: Path, scenario: str,
@@ -173,9 +182,11 @@ def schedule_vs_realised(runs: dict[str, str | Path], out: Path, title: str = ""
     return _save(fig, out)
 
 
-def _save(fig, out: Path) -> Path:
+def _save(fig, out: Path, rect: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)) -> Path:
+    """Save ``fig`` to ``out``, its axes laid out within ``rect`` (figure fractions: what is
+    left outside holds a figure legend)."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    fig.tight_layout(rect=rect)
     fig.savefig(out, dpi=110)
     _pyplot().close(fig)
     return out

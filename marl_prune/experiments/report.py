@@ -147,7 +147,8 @@ def run_and_report(configs: Sequence[TrainConfig], backend: Backend, out: Path, 
         report.emit(f"Conventional baselines on {scenario}: " + ", ".join(f"{k} {v:.1%}" for k, v in base.items()))
         if drawing:
             report.emit(f"\n![{scenario}]({scenario}_utility_vs_sparsity.png)\n")
-            _plots(records, rows, scenario, base, out, "greedy" if setup.eval_greedy else "sampled")
+            _plots(records, rows, scenario, base, out, "greedy" if setup.eval_greedy else "sampled",
+                   same_scale=score_metric(setup.env_config()) == "utility")
         report.emit(phase_table(records, scenario))
     if sections is not None:
         report.emit("\n" + sections(records, baselines))
@@ -196,11 +197,14 @@ def phase_table(records: Sequence[dict[str, Any]], scenario: str, tag: str = "ch
 
 
 def _plots(records: list[dict], rows: list[dict], scenario: str, base: dict[str, float], out: Path,
-           policy: str) -> None:
+           policy: str, same_scale: bool) -> None:
     """Utility vs sparsity, learning curves, and the schedules' target vs realised sparsity;
-    ``policy``: how the teams acted in evaluation, "greedy" or "sampled"."""
+    ``policy``: how the teams acted in evaluation, "greedy" or "sampled"; ``same_scale``: the
+    baselines' score is the training curve's (utility as a fraction of the reference's), so
+    they are drawn on the learning curves too."""
     plots.utility_vs_sparsity(rows, out / f"{scenario}_utility_vs_sparsity.png", scenario, base, policy)
-    plots.learning_curves(records, out / f"{scenario}_learning_curves.png", scenario=scenario)
+    plots.learning_curves(records, out / f"{scenario}_learning_curves.png", scenario=scenario,
+                          baselines=base if same_scale else None)
     scheduled = [r for r in records if r["scenario"] == scenario and r["final_sparsity"] > 0
                  and r["method"] in SCHEDULES]
     if scheduled:  # each schedule at the highest sparsity up to 0.9, on the first seed
