@@ -43,6 +43,11 @@ PF_FLOOR = 0.1
 is worth a lot but not unboundedly much."""
 
 
+def _scalar_if_equal(values: np.ndarray) -> np.ndarray | np.float32:
+    """``values``, or their one value where they are all equal."""
+    return values[0] if values.size and (values == values[0]).all() else values
+
+
 def float32_threshold(p: np.ndarray) -> np.ndarray:
     """The least float32 >= each ``p``: for a float32 ``u``, ``u < p`` exactly when ``u`` is
     below it (and ``u >= p`` when it is not)."""
@@ -69,9 +74,11 @@ class DSACoreV1(DSACore):
         self.arrival_rate = np.asarray(config.per_user("arrival_rate"))
         self.burst_p_on = np.asarray(config.per_user("burst_p_on"))
         self.burst_p_off = np.asarray(config.per_user("burst_p_off"))
-        # the float32 uniforms are compared with float32 thresholds: the same outcomes, no casts
-        self._arrival_u, self._on_u, self._off_u = map(float32_threshold, (self.arrival_rate, self.burst_p_on,
-                                                                           self.burst_p_off))
+        self._bursty = bool(config.traffic and (self.burst_p_off > 0).any())  # sources that change state
+        # the float32 uniforms are compared with float32 thresholds: the same outcomes, no casts;
+        # one threshold for all users is a scalar, which numpy compares several times faster
+        self._arrival_u, self._on_u, self._off_u = (_scalar_if_equal(float32_threshold(p)) for p in (
+            self.arrival_rate, self.burst_p_on, self.burst_p_off))
         self.queues = PacketQueues(B, N, config.buffer, config.deadline)
         self.source_on = np.ones((B, N), dtype=bool)
         self.ge_bad = np.zeros((B, N, K), dtype=bool)
@@ -103,7 +110,7 @@ class DSACoreV1(DSACore):
         return self.gain_db + self.fading_db - self.config.ge_bad_db * self.ge_bad
 
     def _chosen_link_gain_db(self, link: np.ndarray) -> np.ndarray:
-        return super()._chosen_link_gain_db(link) - self.config.ge_bad_db * self.ge_bad.ravel()[link]
+        return super()._chosen_link_gain_db(link) - self.config.ge_bad_db * self.ge_bad.ravel().take(link)
 
     def _decoded(self, snr_db: np.ndarray) -> np.ndarray | None:
         """A transmission received below ``min_snr_db`` fails (it is not a collision)."""
@@ -150,7 +157,7 @@ class DSACoreV1(DSACore):
         else:
             delivered, delay = c.success, c.success.astype(np.int64)
             arrivals, dropped = delivered, np.zeros_like(delivered)
-        rate = np.where(delivered, np.log2(1.0 + c.sinr), 0.0)
+        rate = np.log2(1.0 + c.sinr) * delivered  # a rate is >= 0: the product is np.where's, and cheaper
         rewards = self._reward(rate, delivered, dropped) - self._costs(c)
         served = delivered.astype(float) if cfg.reward == "packets" else rate
         counts = self._account(served, delivered, delay, dropped, arrivals)
@@ -267,9 +274,10 @@ class DSACoreV1(DSACore):
             flip = self.ge_flip_at == self.t
             self.ge_bad ^= flip
             self._draw_sojourns(np.flatnonzero(flip))
-        if cfg.traffic and (self.burst_p_off > 0).any():  # sources that never turn OFF need none either
+        if self._bursty:  # sources that never turn OFF need no draws either
             u = self.rng.random(self.source_on.shape, dtype=np.float32)
-            self.source_on = np.where(self.source_on, u >= self._off_u, u < self._on_u)
+            on = self.source_on  # np.where on booleans costs several times these bitwise operations
+            self.source_on = (on & (u >= self._off_u)) | (~on & (u < self._on_u))
 
     def _draw_sojourns(self, links: np.ndarray) -> None:
         """The slot at which each of ``links`` (flat indices) leaves the state it is in now.

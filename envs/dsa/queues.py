@@ -55,7 +55,7 @@ class PacketQueues:
 
     def hol_age(self, t: int) -> np.ndarray:
         """Slots the HOL packet has waited before slot ``t`` (0 for an empty queue)."""
-        return np.where(self.length > 0, t - self._head_stamp, 0)
+        return (t - self._head_stamp) * (self.length > 0)  # np.where's result, several times faster
 
     def serve(self, served: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Slot ``t``'s departures: the HOL packet leaves where ``served`` and the queue holds
@@ -68,7 +68,7 @@ class PacketQueues:
         queued = self.length > 0
         age = t - self._head_stamp
         delivered = served & queued
-        delay = np.where(delivered, age, 0)
+        delay = age * delivered
         expired = queued & ~delivered & (age >= self.deadline)
         self._pop(delivered | expired)
         self._gather_head_stamp()
