@@ -84,6 +84,11 @@ def compare(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> tup
     return p, bool(np.mean(a) > np.mean(b))
 
 
+def _pct(values: Sequence[float]) -> str:
+    """The mean of per-seed scores as a percentage, as every verdict's figures write it."""
+    return f"{np.mean(values):.1%}"
+
+
 def _p(p: float) -> str:
     """A p-value to two decimals, or below 0.01 in scientific notation (not as 0.00)."""
     return f"p={p:.2f}" if p >= 0.01 else f"p={p:.1e}"
@@ -107,7 +112,6 @@ def check_claims(records: Sequence[dict[str, Any]], baselines: dict[str, dict[st
         dense = g.get(("dense", 0.0))
         if not dense:
             continue
-        m = lambda v: f"{np.mean(v):.1%}"  # noqa: E731
         for s in high:
             harmonic = g.get(("harmonic", s))
             others = [(name, g[(name, s)]) for name in ("linear", "polynomial") if g.get((name, s))]
@@ -116,14 +120,14 @@ def check_claims(records: Sequence[dict[str, Any]], baselines: dict[str, dict[st
                 beats, test = _significance(harmonic, best)
                 holds = True if beats is None else beats
                 verdicts.append(Verdict(scenario, f"harmonic comparable or better at {s:g}", holds,
-                                        f"harmonic {m(harmonic)} vs {name} {m(best)} ({test})"))
+                                        f"harmonic {_pct(harmonic)} vs {name} {_pct(best)} ({test})"))
         pruned = {k: v for k, v in g.items() if k[0] in SCHEDULES}
         if pruned:
             (name, s), best = max(pruned.items(), key=lambda kv: np.mean(kv[1]))
             beats, test = _significance(best, dense, ALPHA / len(pruned))
             higher = sum(np.mean(v) > np.mean(dense) for v in pruned.values())
             verdicts.append(Verdict(scenario, "sparse beats dense", beats,
-                                    f"best pruned {name}@{s:g} {m(best)} vs dense {m(dense)} ({test}; "
+                                    f"best pruned {name}@{s:g} {_pct(best)} vs dense {_pct(dense)} ({test}; "
                                     f"Bonferroni threshold {ALPHA / len(pruned):.4f}); "
                                     f"{higher}/{len(pruned)} pruned means above dense"))
         # the paper's method against the baselines: dense IAGC, and harmonic at the first high sparsity
@@ -135,13 +139,13 @@ def check_claims(records: Sequence[dict[str, Any]], baselines: dict[str, dict[st
             if ippo:
                 beats, test = _significance(values, ippo)
                 verdicts.append(Verdict(scenario, f"{name} beats MADRL (IPPO)", beats,
-                                        f"{name} {m(values)} vs IPPO {m(ippo)} ({test})"))
+                                        f"{name} {_pct(values)} vs IPPO {_pct(ippo)} ({test})"))
             if base:
                 best, value = max(base.items(), key=lambda kv: kv[1])
                 low = _ci_low(values)
                 verdicts.append(Verdict(scenario, f"{name} beats conventional baselines",
                                         bool(low > value) if low == low else None,
-                                        f"{name} {m(values)} (95% CI low {low:.1%}) vs best conventional "
+                                        f"{name} {_pct(values)} (95% CI low {low:.1%}) vs best conventional "
                                         f"{best} {value:.1%}"))
         for s in high:
             magnitude = sorted(((name, g[(name, s)]) for name in SCHEDULES if g.get((name, s))),
@@ -151,15 +155,15 @@ def check_claims(records: Sequence[dict[str, Any]], baselines: dict[str, dict[st
                 name, lowest = magnitude[0]
                 above, test = _significance(lowest, random)
                 verdicts.append(Verdict(scenario, f"random pruning below magnitude at {s:g}", above,
-                                        f"random {m(random)} vs the lowest magnitude schedule, {name} {m(lowest)} "
-                                        f"({test})"))
+                                        f"random {_pct(random)} vs the lowest magnitude schedule, "
+                                        f"{name} {_pct(lowest)} ({test})"))
             if len(magnitude) >= 2:
                 (low_name, lowest), (high_name, highest) = magnitude[0], magnitude[-1]
                 pairs = len(magnitude) * (len(magnitude) - 1) // 2
                 above, test = _significance(highest, lowest, ALPHA / pairs)
                 verdicts.append(Verdict(scenario, f"schedules separate at {s:g}", above,
-                                        f"highest {high_name} {m(highest)} vs lowest {low_name} {m(lowest)} ({test}; "
-                                        f"Bonferroni over {pairs} pairs)"))
+                                        f"highest {high_name} {_pct(highest)} vs lowest {low_name} {_pct(lowest)} "
+                                        f"({test}; Bonferroni over {pairs} pairs)"))
             verdicts += _literature_methods(g, scenario, s)
     return verdicts
 
@@ -169,7 +173,6 @@ LITERATURE_METHODS = {"lamp": "LAMP", "imp": "IMP", "colt": "COLT"}
 
 def _literature_methods(g: dict[tuple[str, float], list[float]], scenario: str, s: float) -> list[Verdict]:
     """LAMP against linear, IMP and COLT against the best gradual schedule, at sparsity ``s``."""
-    m = lambda v: f"{np.mean(v):.1%}"  # noqa: E731
     gradual = [(name, g[(name, s)]) for name in SCHEDULES if g.get((name, s))]
     verdicts = []
     for method, label in LITERATURE_METHODS.items():
@@ -187,7 +190,7 @@ def _literature_methods(g: dict[tuple[str, float], list[float]], scenario: str, 
             continue
         above, test = _significance(values, base)
         verdicts.append(Verdict(scenario, f"{label} above {what} at {s:g}", above,
-                                f"{method} {m(values)} vs {name} {m(base)} ({test})"))
+                                f"{method} {_pct(values)} vs {name} {_pct(base)} ({test})"))
     return verdicts
 
 

@@ -64,20 +64,20 @@ def learning_curves(records: Sequence[dict[str, Any]], out: Path, tag: str = "ch
     rows = -(-len(levels) // cols)
     width = 6 * cols + 2.5  # the last 2.5 inches hold the legend
     fig, axes = plt.subplots(rows, cols, figsize=(width, 3.8 * rows), squeeze=False, sharey=True)
-    bands = [_band(curves) for curves in groups.values()]
-    bottom = min((float(np.min(m - h)) for _, m, h in bands), default=0.0)
-    span = max(max((float(np.max(m + h)) for _, m, h in bands), default=1.0) - bottom, 0.05)
+    bands = {key: _band(curves) for key, curves in groups.items()}  # once: dense bands recur in every panel
+    floor = _off_scale_floor(min((float(np.min(m - h)) for _, m, h in bands.values()), default=0.0),
+                             max((float(np.max(m + h)) for _, m, h in bands.values()), default=1.0))
     legend: dict[str, Any] = {}
     for ax, level in zip(axes.flat, levels):
         for (method, s), curves in sorted(groups.items()):
             if s not in (0.0, level):
                 continue
-            steps, mean, half = _band(curves)
+            steps, mean, half = bands[(method, s)]
             dense = s == 0
             ax.plot(steps, mean, color=colours[method], ls="--" if dense else "-",
                     label=f"{method}{' (dense)' if dense and method != 'dense' else ''} (n={len(curves)})")
             ax.fill_between(steps, mean - half, mean + half, color=colours[method], alpha=0.15)
-        _baseline_lines(ax, baselines or {}, floor=bottom - span)
+        _baseline_lines(ax, baselines or {}, floor=floor)
         ax.set(xlabel="environment slots (summed over copies)", ylabel=tag,
                title=f"{scenario or ''} final sparsity {level:g}" if level else f"{scenario or ''}")
         ax.grid(alpha=0.3)
@@ -114,9 +114,7 @@ def utility_vs_sparsity(rows: Sequence[dict[str, Any]], out: Path, scenario: str
         ax.errorbar([r["final_sparsity"] + nudge for r in rs], [r["mean"] for r in rs],
                     yerr=[ci(r) for r in rs], marker="o", ms=4, capsize=3, label=method)
     shown = [r["mean"] + k * ci(r) for rs in by_method.values() for r in rs for k in (-1, 1)]
-    bottom = min(shown, default=0.0)
-    span = max(max(shown, default=1.0) - bottom, 0.05)
-    _baseline_lines(ax, baselines or {}, floor=bottom - span)
+    _baseline_lines(ax, baselines or {}, floor=_off_scale_floor(min(shown, default=0.0), max(shown, default=1.0)))
     ax.set(xlabel="final sparsity", ylabel=f"{rows[0]['metric'] if rows else ''} ({policy})", title=scenario)
     ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
     ax.grid(alpha=0.3)
@@ -126,6 +124,12 @@ def utility_vs_sparsity(rows: Sequence[dict[str, Any]], out: Path, scenario: str
 
 BASELINE_COLOURS = ("#555555", "#8c564b", "#bcbd22", "#17becf", "#e377c2", "#7f7f7f", "#9467bd")
 BASELINE_DASHES = ((0, (6, 2)), (0, (2, 2)), (0, (6, 2, 2, 2)), (0, (10, 3)), (0, (1, 1)))
+
+
+def _off_scale_floor(low: float, high: float) -> float:
+    """Where a baseline counts as far below what a plot draws (from ``low`` to ``high``): as far
+    under ``low`` as the drawn values span, at least 0.05."""
+    return low - max(high - low, 0.05)
 
 
 def _baseline_lines(ax: Any, baselines: dict[str, float], floor: float = -np.inf) -> None:
