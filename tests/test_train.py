@@ -320,6 +320,59 @@ def test_log_welfare_difference_rewards_by_hand():
     assert d.tolist() == [[-2 * 3.0, 2.0, -2 * 1.0], [2.0, 0.0, 2.0]]
 
 
+def test_episode_log_welfare_sees_what_the_rollout_means_cannot():
+    from marl_prune.learner.rollout import episode_log_welfare_rewards, log_welfare_rewards
+
+    eps = 1e-3
+    # two copies of a 2-slot episode, two users at rate 1, both served half of the slots over the
+    # rollout: in "owned" copy 0 serves user 0 twice and copy 1 user 1; in "turns" every copy
+    # serves user 0, then user 1
+    owned = np.array([[[1.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]]])  # (T, B, N)
+    turns = np.array([[[1.0, 0.0], [1.0, 0.0]], [[0.0, 1.0], [0.0, 1.0]]])
+    slot = np.arange(2)
+
+    def earlier(x):
+        return np.cumsum(x, axis=0) - x
+
+    # the rollout's means are 0.5 for both users in both teams: log's rewards cannot tell them apart
+    assert log_welfare_rewards(owned).sum(axis=0).tolist() == log_welfare_rewards(turns).sum(axis=0).tolist() == [4.0, 4.0]
+    # episode_log: each copy's rewards add up to its episode's welfare less sum_i log(mu_i + eps)
+    base = 2 * np.log(0.5 + eps)
+    np.testing.assert_allclose(episode_log_welfare_rewards(owned, earlier(owned), slot, 2, eps).sum(axis=0),
+                               [np.log(1 + eps) + np.log(eps) - base] * 2)
+    per_slot = episode_log_welfare_rewards(turns, earlier(turns), slot, 2, eps)
+    np.testing.assert_allclose(per_slot.sum(axis=0), [0.0, 0.0], atol=1e-12)
+    # slot 0 by hand: user 0 is served (projected 1 + 0.5 of 2 slots), user 1 is not (0 + 0.5)
+    np.testing.assert_allclose(per_slot[0], np.log(0.75 + eps) + np.log(0.25 + eps) - base)
+    with pytest.raises(ValueError, match="welfare 'episode_log' takes the team's credit"):
+        TrainConfig(scenario="fair", env_version="v1", welfare="episode_log", credit="difference")
+
+
+def test_episode_log_welfare_trains_on_each_episode_and_ends_it():
+    from marl_prune.learner.rollout import collect_rollout, episode_log_welfare_rewards
+    from marl_prune.learner.state import TrainState
+
+    ts = TrainState.create(TrainConfig(**{**TINY, "env": {"max_cycles": 5}}, env_version="v1", scenario="fair",
+                                       welfare="episode_log"))
+    assert ts.config.num_steps % 5 == 0 and ts.config.num_steps > 5  # several episodes in the rollout
+    seen, step = [], ts.core.step
+
+    def recording_step(actions):
+        out = step(actions)
+        seen.append(out[3]["throughput"])
+        return out
+
+    ts.core.step = recording_step
+    rollout, _ = collect_rollout(ts)
+    x = np.stack(seen)
+    episodes = x.reshape(-1, 5, *x.shape[1:])
+    earlier = (np.cumsum(episodes, axis=1) - episodes).reshape(x.shape)
+    expected = episode_log_welfare_rewards(x, earlier, np.arange(len(x)) % 5, 5, ts.core.config.alpha_epsilon)
+    np.testing.assert_allclose(rollout.rewards.numpy(), expected, rtol=1e-5, atol=1e-6)
+    ends = rollout.episode_end.numpy()
+    assert ends.sum() == len(x) // 5 and (rollout.next_values.numpy()[ends] == 0).all()  # nothing after the end
+
+
 @pytest.mark.parametrize("critic, credit", [("global", "team"), ("local", "team"), ("global", "difference")])
 def test_log_welfare_trains_on_the_users_throughput_weighted_by_its_mean(critic, credit):
     from marl_prune.learner.rollout import collect_rollout, log_welfare_difference_rewards, log_welfare_rewards

@@ -21,7 +21,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "env_version": VERSIONS,
     "critic": ("global", "local"),
     "credit": ("team", "difference"),
-    "welfare": ("sum", "log"),
+    "welfare": ("sum", "log", "episode_log"),
     "algo": ("ppo", "a2c"),
     "prune_schedule": ("none", *SCHEDULES),
     "prune_scope": SCOPES,
@@ -124,7 +124,12 @@ class TrainConfig:
     divided by its mean over the rollout (at least rollout.WELFARE_FLOOR), which makes the
     policy gradient that of sum_i log(x_i) (Siddique et al. 2020). With credit difference, each
     user gets its own weighted throughput less what its transmission cost the user it collided
-    with (rollout.log_welfare_difference_rewards)."""
+    with (rollout.log_welfare_difference_rewards). episode_log: the same welfare episode by
+    episode, as the score takes it (a team that starves each user in half of the episodes
+    scores as high as a fair one under log, not here): each slot earns the rise of
+    sum_i log(x_i + alpha_epsilon), with x_i projected from the user's throughput so far in
+    the episode and its usual rate for the slots left, and the episode's end is terminal
+    (rollout.episode_log_welfare_rewards; team credit only)."""
     # --- optimisation
     algo: str = "ppo"
     """ppo (clipped, several epochs) or a2c (one epoch, one minibatch, no clipping)."""
@@ -300,6 +305,8 @@ class TrainConfig:
         if self.credit == "difference" and env.capture_threshold_db is not None:
             raise ValueError("TrainConfig.credit 'difference' needs an environment without capture, got "
                              f"capture_threshold_db={env.capture_threshold_db}")
+        if self.welfare == "episode_log" and self.credit == "difference":
+            raise ValueError("TrainConfig.welfare 'episode_log' takes the team's credit, got credit 'difference'")
         if self.pruning:
             self.pruning_horizon()  # warm-up and end-lock must leave room for the schedule
 

@@ -58,6 +58,31 @@ def log_welfare_difference_rewards(throughput: np.ndarray, partner: np.ndarray, 
     return throughput * weights - lost
 
 
+def episode_log_welfare_rewards(throughput: np.ndarray, earlier: np.ndarray, slot: np.ndarray, horizon: int,
+                                epsilon: float) -> np.ndarray:
+    """The team's rewards ``(T, B)`` for the welfare of each episode, sum_i log(x_i + epsilon)
+    with x_i user i's mean throughput over that episode (the score's alpha-fair utility).
+
+    Each slot earns the rise of the potential sum_i log(P_i / horizon + epsilon), where
+    P_i = (user i's throughput earlier in the episode) + mu_i x (slots left), mu_i its mean
+    throughput over the rollout: what the user would end the episode with at its usual rate.
+    The potential starts at sum_i log(mu_i + epsilon), whatever happens, and ends at the
+    episode's welfare, so an episode's rewards add up to its welfare less a constant and the
+    policy gradient (undiscounted) is that of the per-episode welfare. Weighing every slot by
+    the rollout's means instead (:func:`log_welfare_rewards`) sees only sum_i log(E[x_i]),
+    which a team that serves each user in half of the episodes and starves it in the others
+    scores as high as one that serves everyone half of every episode.
+
+    ``throughput (T, B, N)``: each slot's throughput; ``earlier (T, B, N)``: each user's
+    throughput in the episode before the slot; ``slot (T,)``: the slot's index in its episode;
+    ``horizon``: the episode's length."""
+    mu = throughput.mean(axis=(0, 1))
+    left = (horizon - np.asarray(slot, dtype=np.float64))[:, None, None]  # slots left, this one included
+    before = np.log((earlier + mu * left) / horizon + epsilon)
+    after = np.log((earlier + throughput + mu * (left - 1)) / horizon + epsilon)
+    return (after - before).sum(axis=-1)
+
+
 def _mean(values: np.ndarray) -> float:
     return float("nan") if np.isnan(values).all() else float(np.nanmean(values))
 
@@ -88,7 +113,11 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
     sums = {m: 0.0 for m in core.metrics if m not in core.episode_metrics}
     ends: dict[str, list[float]] = {m: [] for m in core.episode_metrics}
     env_seconds = 0.0
-    throughput = np.zeros((T, B, core.n_users)) if ts.config.welfare == "log" else None
+    welfare = ts.config.welfare
+    throughput = np.zeros((T, B, core.n_users)) if welfare in ("log", "episode_log") else None
+    # welfare=episode_log: each user's throughput earlier in the episode, and the slot's index
+    earlier = np.zeros((T, B, core.n_users)) if welfare == "episode_log" else None
+    slot = np.zeros(T, dtype=np.int64)
     # welfare=log with difference credit: each slot's spoiled partners and lone throughputs
     spoils = (np.zeros((T, B, core.n_users), dtype=np.int64), np.zeros((T, B, core.n_users))) \
         if throughput is not None and difference else None
@@ -106,6 +135,8 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
         buf.logprobs[t] = torch.log(probs.gather(-1, action[..., None])[..., 0])
         buf.values[t], ts.critic_h = _critic_values(ts, obs, state, ts.critic_h, ts.starting)
 
+        if earlier is not None:
+            earlier[t], slot[t] = core.cum_throughput, core.t
         started = time.perf_counter()
         ts.next_obs, rewards, truncated, info = core.step(action.cpu().numpy())
         env_seconds += time.perf_counter() - started
@@ -125,7 +156,10 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
             for m, store in ends.items():
                 store.append(_mean(info[m]))
             buf.episode_end[t] = True
-            buf.next_values[t], _ = _critic_values(
+            if welfare == "episode_log":  # the objective is the episode's: nothing comes after its end
+                buf.next_values[t] = 0.0
+            else:
+                buf.next_values[t], _ = _critic_values(
                 ts, torch.as_tensor(ts.next_obs, device=device), torch.as_tensor(core.state(), device=device),
                 ts.critic_h, torch.zeros(B, dtype=torch.bool, device=device))
             ts.next_obs = core.reset()
@@ -133,7 +167,9 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
         own = log_welfare_difference_rewards(throughput, *spoils)
         buf.rewards.copy_(torch.as_tensor(own, dtype=torch.float32, device=device))
     elif throughput is not None:
-        team = torch.as_tensor(log_welfare_rewards(throughput), dtype=torch.float32, device=device)
+        team = log_welfare_rewards(throughput) if earlier is None else episode_log_welfare_rewards(
+            throughput, earlier, slot, core.config.max_cycles, core.config.alpha_epsilon)
+        team = torch.as_tensor(team, dtype=torch.float32, device=device)
         buf.rewards.copy_(team[..., None].expand_as(buf.rewards) if local else team)
     # V(s_{t+1}) of the slots that did not end an episode
     end = buf.episode_end[:-1].reshape((T - 1,) + (1,) * (buf.values.dim() - 1))
