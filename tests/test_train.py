@@ -335,7 +335,8 @@ def test_episode_log_welfare_sees_what_the_rollout_means_cannot():
         return np.cumsum(x, axis=0) - x
 
     # the rollout's means are 0.5 for both users in both teams: log's rewards cannot tell them apart
-    assert log_welfare_rewards(owned).sum(axis=0).tolist() == log_welfare_rewards(turns).sum(axis=0).tolist() == [4.0, 4.0]
+    for team in (owned, turns):
+        assert log_welfare_rewards(team).sum(axis=0).tolist() == [4.0, 4.0]
     # episode_log: each copy's rewards add up to its episode's welfare less sum_i log(mu_i + eps)
     base = 2 * np.log(0.5 + eps)
     np.testing.assert_allclose(episode_log_welfare_rewards(owned, earlier(owned), slot, 2, eps).sum(axis=0),
