@@ -22,6 +22,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from envs.dsa import VERSIONS, DSAConfig, evaluate, make_env_config, presets, version_of
 from envs.dsa.baselines import ProbeThenSettle
 from envs.dsa.fields import non_negative_int, positive_int
@@ -43,7 +45,8 @@ def evaluation_table(policies: dict, config: DSAConfig, episodes: int, seed: int
     metric = score_metric(config)
     reference = results[name].mean(metric)
     return [{"policy": name, "utility": r.mean(), "ci95": r.ci95(), "vs_reference": r.mean(metric) / reference,
-             "shares": r.channel_shares, **{m: r.mean(m) for m in r.episodes}} for name, r in results.items()]
+             "shares": r.channel_shares, "transmit_share": r.transmit_share, **{m: r.mean(m) for m in r.episodes}}
+            for name, r in results.items()]
 
 
 def print_table(report: Report, title: str, rows: list[dict], v1: bool) -> None:
@@ -70,6 +73,13 @@ def print_shares(report: Report, row: dict) -> None:
     for user in range(users):
         for phase in range(phases):
             report.emit(f"    {user:>4} {phase:>5} " + " ".join(f"{v:6.2f}" for v in row["shares"][user, phase]))
+    share = row["transmit_share"]
+    report.emit(f"\nEpisodes ({len(share)}) in which each user transmits in at least 90% of the slots (holds a "
+                f"channel), in at most 10% (stays out), and its mean share of slots\n")
+    report.emit("    user   holds  stays out  mean")
+    for user in range(users):
+        s = share[:, user]
+        report.emit(f"    {user:>4} {np.mean(s >= 0.9):7.2f} {np.mean(s <= 0.1):10.2f} {s.mean():5.2f}")
 
 
 def adapting_worth(report: Report, rows: list[dict]) -> None:

@@ -127,6 +127,9 @@ def test_channel_shares_count_each_users_channel_per_clock_phase():
     assert shares[0].tolist() == [[0, 1, 0, 0]] * 2
     assert shares[1].tolist() == [[0, 0, 1, 0], [0, 1, 0, 0]]
     assert (shares[2:, :, 0] == 1).all()
+    # per episode: users 0 and 1 transmit in every slot of each of the 5 episodes, the rest never
+    assert result.transmit_share.shape == (5, cfg.n_users)
+    assert (result.transmit_share[:, :2] == 1).all() and (result.transmit_share[:, 2:] == 0).all()
     # shares per phase: phase 0 has 4 slots of 7, phase 1 has 3. Without a clock, one phase;
     # random access (p = 1) never idles
     flat = evaluate(SlottedAloha(1.0), make_config("snr"), episodes=3, seed=0).channel_shares

@@ -112,10 +112,16 @@ def test_evaluate_dsa_draws_a_runs_waterfall_and_tabulates_its_channels(tmp_path
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"waterfall: {out}" in result.stdout
     # --shares: pu_traffic has 6 users and a 2-slot clock; each line sums to 1
-    table = result.stdout.split("Where each user transmits, learned")[1].splitlines()
-    rows = [line.split() for line in table if line.strip() and line.split()[0].isdigit()]
-    assert [(int(r[0]), int(r[1])) for r in rows] == [(u, p) for u in range(6) for p in range(2)]
-    assert all(abs(sum(map(float, r[2:])) - 1) < 0.02 and len(r) == 2 + 1 + 4 for r in rows)
+    shares, episodes = result.stdout.split("Where each user transmits, learned")[1].split("Episodes (2) in which")
+
+    def rows(table: str) -> list[list[str]]:
+        return [line.split() for line in table.splitlines() if line.strip() and line.split()[0].isdigit()]
+
+    assert [(int(r[0]), int(r[1])) for r in rows(shares)] == [(u, p) for u in range(6) for p in range(2)]
+    assert all(abs(sum(map(float, r[2:])) - 1) < 0.02 and len(r) == 2 + 1 + 4 for r in rows(shares))
+    # per episode: the share of the 2 episodes in which each user holds a channel / stays out, and its mean
+    held = [[float(x) for x in r[1:]] for r in rows(episodes)]
+    assert len(held) == 6 and all(h + out <= 1 and h in (0, 0.5, 1) and 0 <= m <= 1 for h, out, m in held)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     no_run = subprocess.run([sys.executable, str(ROOT / "scripts" / "evaluate_dsa.py"), "--waterfall", str(out)],
                             capture_output=True, text=True, cwd=ROOT, timeout=600)

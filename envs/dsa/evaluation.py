@@ -25,11 +25,15 @@ class EvalResult:
     transmitted: the share of its slots spent idle (column 0) or on channel k at any level
     (column 1 + k), per phase of the frame clock (the slot index modulo ``frame_clock``; one
     phase without a clock). It tells a team that takes turns from one that plays ALOHA.
+    ``transmit_share`` ``(M, N)`` is the share of each episode's slots in which each user
+    transmitted: averaged over episodes, a user that holds a channel in every slot of half of
+    the episodes and one that takes every other slot of each look alike; per episode they do not.
     """
 
     episodes: dict[str, np.ndarray]
     slot_utility: np.ndarray
     channel_shares: np.ndarray
+    transmit_share: np.ndarray
 
     def mean(self, metric: str = "utility") -> float:
         values = self.episodes[metric]
@@ -69,7 +73,7 @@ def evaluate(
     core = make_core(config, num_envs=batch)
     metrics, at_end = core.metrics, core.episode_metrics
     per_metric: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
-    slot_utility = []
+    slot_utility, transmit_share = [], []
     phases = max(config.frame_clock, 1)
     counts = np.zeros((core.n_users, phases, config.n_channels + 1))
     for done, round_seed in enumerate(env_seeds.spawn(rounds)):
@@ -78,10 +82,12 @@ def evaluate(
         state = policy.initial_state(core, policy_rng)
         sums = {m: np.zeros(batch) for m in metrics if m not in at_end}
         trace = []
+        transmitted = np.zeros((counted, core.n_users))
         truncated = False
         while not truncated:
             actions, state = policy(obs, state)
             _count_channels(counts[:, core.t % phases], actions[:counted], config.n_levels)
+            transmitted += actions[:counted] > 0
             obs, _, truncated, info = core.step(actions)
             for m in sums:
                 sums[m] += info[m]
@@ -89,10 +95,12 @@ def evaluate(
         for m in metrics:
             per_metric[m].append(info[m] if m in at_end else sums[m] / core.t)
         slot_utility.append(np.stack(trace, axis=1))
+        transmit_share.append(transmitted / core.t)
     return EvalResult(
         episodes={m: np.concatenate(v)[:episodes] for m, v in per_metric.items()},
         slot_utility=np.concatenate(slot_utility)[:episodes],
         channel_shares=counts / counts.sum(axis=-1, keepdims=True),
+        transmit_share=np.concatenate(transmit_share),
     )
 
 
