@@ -160,8 +160,8 @@ def collect_rollout(ts: TrainState) -> tuple[Rollout, RolloutStats]:
                 buf.next_values[t] = 0.0
             else:
                 buf.next_values[t], _ = _critic_values(
-                ts, torch.as_tensor(ts.next_obs, device=device), torch.as_tensor(core.state(), device=device),
-                ts.critic_h, torch.zeros(B, dtype=torch.bool, device=device))
+                    ts, torch.as_tensor(ts.next_obs, device=device), torch.as_tensor(core.state(), device=device),
+                    ts.critic_h, torch.zeros(B, dtype=torch.bool, device=device))
             ts.next_obs = core.reset()
     if throughput is not None and spoils is not None:  # the rollout's mean throughputs are known only now
         own = log_welfare_difference_rewards(throughput, *spoils)
