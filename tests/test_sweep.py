@@ -188,6 +188,33 @@ def test_a_sweep_goes_on_past_a_busy_and_a_failed_run_and_names_them(tmp_path, c
         capfd.readouterr().err
 
 
+def test_a_run_another_process_finished_during_the_sweep_is_read_at_its_end(tmp_path, monkeypatch):
+    """Two processes share a sweep: the one that ends last must see every run, including those
+    it skipped while the other was training them, or no process would go on to what follows."""
+    import os
+    import socket
+
+    from marl_prune.experiments import backends
+
+    configs = expand(["basic"], ["dense", "linear"], [0.75], [1], str(tmp_path / "runs"), TINY)
+    records_dir = tmp_path / "records"
+    busy = Path(configs[0].runs_dir) / configs[0].run_name
+    busy.mkdir(parents=True)
+    (busy / ".lock").write_text(f"{os.getpid()}@{socket.gethostname()}")  # the other process owns it
+    real_run_one = backends.run_one
+
+    def run_one(config, overwrite=False, records=None):
+        if config.run_name == configs[1].run_name:  # meanwhile the other process finishes the busy run
+            (busy / ".lock").unlink()
+            real_run_one(configs[0], records=records)
+        return real_run_one(config, overwrite, records)
+
+    monkeypatch.setattr(backends, "run_one", run_one)
+    done = backends.run_local(configs, workers=1, records_dir=records_dir)
+    assert [r["method"] for r in done] == ["dense", "linear"]
+    assert sorted(p.name for p in records_dir.iterdir()) == sorted(f"{c.run_name}.json" for c in configs)
+
+
 def test_sweep_report_names_the_runs_that_did_not_finish(tmp_path):
     from marl_prune.experiments.report import run_and_report
 

@@ -132,6 +132,7 @@ class SweepStatus:
         self.to_train = self.finished_before.count(False)
         self.trained = self.reused = 0
         self.problems: list[str] = []
+        self.problem_runs: list[int] = []  # the index of each problem's run
         self.start = time.perf_counter()
 
     def ended(self, index: int, config: TrainConfig, error: BaseException | None = None) -> None:
@@ -145,6 +146,7 @@ class SweepStatus:
             last_line = (str(error).strip().splitlines() or [""])[-1]
             self.problems.append(f"{verb} {RunFolder.of(config).path}: {type(error).__name__}: "
                                  f"{last_line}")
+            self.problem_runs.append(index)
             print(f"sweep: {self.problems[-1]}", file=self.stream, flush=True)
         ended = self.trained + self.reused + len(self.problems)
         if self.finished_before[index] and error is None and ended < self.total:
@@ -212,9 +214,15 @@ def run_local(configs: Sequence[TrainConfig], workers: int = 2, overwrite: bool 
                 if error is None:
                     records[i] = future.result()
                 status.ended(i, configs[i], error)
+    # A run skipped because another process was training it may have finished since; read it,
+    # so that of processes sharing a sweep the last to end sees every run.
+    for i in set(status.problem_runs):
+        if _finished(configs[i], records_dir):
+            records[i] = run_one(configs[i], records=records_dir)
     done = [r for r in records if r is not None]
-    if status.problems:
-        raise SweepIncomplete(done, status.problems, len(configs))
+    problems = [p for p, i in zip(status.problems, status.problem_runs) if records[i] is None]
+    if problems:
+        raise SweepIncomplete(done, problems, len(configs))
     return done
 
 
