@@ -6,8 +6,9 @@
     python scripts/reproduce_paper.py --env-version v1 --budget full --hidden-size W
     python scripts/reproduce_paper.py --env-version v1 --budget full --tune-schedules
 
-Use it to regenerate docs/results/paper_<budget>/ or to check the paper's claims on new runs;
-for any other grid use scripts/sweep.py, which this script drives with fixed arguments. Dense
+Use it to regenerate docs/results/paper_<budget>/ (v1: docs/results/paper_v1/<budget>/) or to
+check the paper's claims on new runs; for any other grid use scripts/sweep.py, which this script
+drives with fixed arguments. Dense
 IAGC (independent actors, global critic) vs gradual pruning with the linear, polynomial and
 harmonic schedules at final sparsities 0.5 / 0.75 / 0.9 / 0.95, random pruning, and the MADRL
 baseline (IPPO-style local critics), on `basic`, `snr` and `pu`; the conventional baselines
@@ -129,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                              "strict: masks hold between events (runs and outputs get a _strict suffix)")
     parser.add_argument("--runs-dir", default=None, help="default: runs/<the output folder's name>")
     parser.add_argument("--out", type=Path, default=None,
-                        help="default: docs/results/paper_[v1_]<budget>[_h<width>|_widths|_tuning][_strict]")
+                        help="default: docs/results/paper_<budget>[_strict] (v0) or docs/results/paper_v1/<budget>"
+                             "[_h<width>|_widths|_tuning][_strict] (v1)")
     Backend.add_arguments(parser)
     args = parser.parse_args(argv)
     v1 = args.env_version == "v1"
@@ -147,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     name = (f"paper_{'v1_' if v1 else ''}{args.budget}" + (f"_h{args.hidden_size}" if args.hidden_size else "")
             + ("_widths" if args.widths else "") + ("_tuning" if args.tune_schedules else "")
             + ("_strict" if args.prune_mode == "strict" else ""))
-    runs_dir, out = args.runs_dir or f"runs/{name}", args.out or Path(f"docs/results/{name}")
+    default_out = Path("docs/results/paper_v1", name.removeprefix("paper_v1_")) if v1 else Path("docs/results", name)
+    runs_dir, out = args.runs_dir or f"runs/{name}", args.out or default_out
     base = {"iterations": budget["iterations"], "num_envs": budget["num_envs"],
             "eval_episodes": budget["eval_episodes"], "eval_every": 0, "prune_mode": args.prune_mode}
     if v1:  # sampled evaluation, as in the v1 table: randomness resolves the contention that adapting meets

@@ -506,4 +506,4 @@ def test_git_ignores_the_run_folders_but_not_the_records():
         return subprocess.run(["git", "check-ignore", "-q", path], cwd=root).returncode == 0
 
     assert ignored("runs/paper_v1_full/pu_traffic__dense__sf0__s1/config.json")
-    assert not ignored("docs/results/paper_v1_full/records/pu_traffic__dense__sf0__s1.json")
+    assert not ignored("docs/results/paper_v1/full/records/pu_traffic__dense__sf0__s1.json")

@@ -216,7 +216,8 @@ def run_local(configs: Sequence[TrainConfig], workers: int = 2, overwrite: bool 
                 status.ended(i, configs[i], error)
     # A run skipped because another process was training it may have finished since; read it,
     # so that of processes sharing a sweep the last to end sees every run.
-    for i in set(status.problem_runs):
+    skipped = {i for p, i in zip(status.problems, status.problem_runs) if p.startswith("skipped")}
+    for i in skipped:
         if _finished(configs[i], records_dir):
             records[i] = run_one(configs[i], records=records_dir)
     done = [r for r in records if r is not None]
