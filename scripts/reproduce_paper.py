@@ -8,11 +8,10 @@
 
 Use it to regenerate docs/results/paper_<budget>/ (v1: docs/results/paper_v1/<budget>/) or to
 check the paper's claims on new runs; for any other grid use scripts/sweep.py, which this script
-drives with fixed arguments. Dense
-IAGC (independent actors, global critic) vs gradual pruning with the linear, polynomial and
-harmonic schedules at final sparsities 0.5 / 0.75 / 0.9 / 0.95, random pruning, and the MADRL
-baseline (IPPO-style local critics), on `basic`, `snr` and `pu`; the conventional baselines
-(random access, tuned ALOHA, stay-on-success) are drawn as lines. Writes tables, plots,
+drives with fixed arguments. Dense IAGC (independent actors, global critic) vs gradual pruning
+with the linear, polynomial and harmonic schedules at final sparsities 0.5 / 0.75 / 0.9 / 0.95,
+random pruning, and the MADRL baseline (IPPO-style local critics), on `basic`, `snr` and `pu`;
+the conventional baselines (random access, tuned ALOHA, stay-on-success) are drawn as lines. Writes tables, plots,
 claims.md (a verdict per claim and scenario, Welch t-test over seeds) and a README with this
 command. Run the same command again to resume; the finished runs' records in OUT/records/ (commit
 them) let it resume on another checkout too.
