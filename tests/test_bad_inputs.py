@@ -137,6 +137,7 @@ CLI_CASES = [
     (["--torch-threads", "0"], "torch_threads must be >= 1, got 0"),
     (["--critic-hidden", "0"], "critic_hidden must be >= 1, got 0"),
     (["--hidden-size", "0"], "hidden_size must be >= 1, got 0"),
+    (["--actor-head-gain", "0"], "actor_head_gain must be > 0, got 0.0"),
     (["--iterations", "abc"], "invalid int value: 'abc'"),
     (["--learning-rate", "nan"], "learning_rate must be a finite number, got nan"),
     (["--gamma", "1.5"], "gamma must lie in [0, 1], got 1.5"),

@@ -196,3 +196,24 @@ def test_the_memoryless_actor_sees_exactly_its_frame_stack():
     a = single.unroll(obs, single.initial_hidden(B), start)
     b = single.unroll(obs.flip(0), single.initial_hidden(B), start).flip(0)
     assert torch.allclose(a, b, atol=1e-6) and single.hidden_size == 0
+
+
+@pytest.mark.parametrize("actor", ["gru", "mlp"])
+def test_actor_head_gain_scales_only_the_initial_output_layer(actor):
+    """Orthogonal init is linear in its gain: from the same generator state, gain 1 gives the
+    head 100 times the weights of gain 0.01, and leaves every other parameter as it was."""
+    from envs.dsa.versions import make_core
+    from marl_prune.learner.config import TrainConfig
+    from marl_prune.learner.runs import build_actors
+
+    core = make_core(TrainConfig(scenario="basic").env_config(), num_envs=1)
+    built = {}
+    for gain in (0.01, 1.0):
+        torch.manual_seed(0)
+        built[gain] = build_actors(TrainConfig(scenario="basic", actor=actor, actor_head_gain=gain), core).state_dict()
+    for name, small in built[0.01].items():
+        large = built[1.0][name]
+        if name == "head.weight":
+            assert torch.allclose(large, 100 * small, rtol=1e-4, atol=1e-7) and small.abs().max() < 0.05
+        else:
+            assert torch.equal(large, small), name

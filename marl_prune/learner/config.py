@@ -88,6 +88,10 @@ class TrainConfig:
     # --- model
     hidden_size: int = 64
     """Width of the actor's Linear and GRU layers."""
+    actor_head_gain: float = 0.01
+    """Orthogonal-init gain of the actors' output layer. 0.01 (CleanRL's) starts every user near
+    the uniform policy; a larger gain starts each user with random preferences of its own, which
+    breaks the symmetry between users that must come to act differently."""
     actor: str = "gru"
     """gru: the recurrent actor; mlp: a memoryless actor of the same width (Linear-ReLU-Linear-ReLU-
     head) on the last frame_stack observations, for the memory ablation (not exportable)."""
@@ -258,6 +262,7 @@ class TrainConfig:
             (self.bptt_chunk >= 1 and self.num_steps % self.bptt_chunk == 0, "bptt_chunk",
              f"must divide num_steps ({self.num_steps})"),
             (self.hidden_size >= 1, "hidden_size", "must be >= 1"),
+            (self.actor_head_gain > 0, "actor_head_gain", "must be > 0"),
             (self.frame_stack >= 1 and (self.frame_stack == 1 or self.actor == "mlp"), "frame_stack",
              "must be >= 1, and 1 unless actor=mlp"),
             (self.critic_hidden >= 1, "critic_hidden", "must be >= 1"),
