@@ -11,9 +11,9 @@ check the paper's claims on new runs; for any other grid use scripts/sweep.py, w
 drives with fixed arguments. Dense IAGC (independent actors, global critic) vs gradual pruning
 with the linear, polynomial and harmonic schedules at final sparsities 0.5 / 0.75 / 0.9 / 0.95,
 random pruning, and the MADRL baseline (IPPO-style local critics), on `basic`, `snr` and `pu`;
-the conventional baselines (random access, tuned ALOHA, stay-on-success) are drawn as lines. Writes tables, plots,
-claims.md (a verdict per claim and scenario, Welch t-test over seeds) and a README with this
-command. Run the same command again to resume; the finished runs' records in OUT/records/ (commit
+the conventional baselines (random access, tuned ALOHA, stay-on-success) are drawn as lines.
+Writes tables, plots, claims.md (a verdict per claim and scenario, Welch t-test over seeds) and
+a README with this command. Run the same command again to resume; the finished runs' records in OUT/records/ (commit
 them) let it resume on another checkout too.
 
 With ``--env-version v1`` the same comparison runs where adapting pays (`pu_traffic` and
@@ -145,10 +145,11 @@ def main(argv: list[str] | None = None) -> int:
     methods = args.methods or (METHODS_V1 if v1 else METHODS)
     sparsities = args.sparsities or (SPARSITIES_V1 if v1 else [0.5, 0.75, 0.9, 0.95])
     seeds = args.seeds or budget["seeds"]
-    name = (f"paper_{'v1_' if v1 else ''}{args.budget}" + (f"_h{args.hidden_size}" if args.hidden_size else "")
-            + ("_widths" if args.widths else "") + ("_tuning" if args.tune_schedules else "")
-            + ("_strict" if args.prune_mode == "strict" else ""))
-    default_out = Path("docs/results/paper_v1", name.removeprefix("paper_v1_")) if v1 else Path("docs/results", name)
+    variant = (args.budget + (f"_h{args.hidden_size}" if args.hidden_size else "")
+               + ("_widths" if args.widths else "") + ("_tuning" if args.tune_schedules else "")
+               + ("_strict" if args.prune_mode == "strict" else ""))
+    name = f"paper_{'v1_' if v1 else ''}{variant}"
+    default_out = Path("docs/results/paper_v1", variant) if v1 else Path("docs/results", name)
     runs_dir, out = args.runs_dir or f"runs/{name}", args.out or default_out
     base = {"iterations": budget["iterations"], "num_envs": budget["num_envs"],
             "eval_episodes": budget["eval_episodes"], "eval_every": 0, "prune_mode": args.prune_mode}

@@ -4,7 +4,10 @@ import pytest
 import torch
 from torch import nn
 
+from envs.dsa.versions import make_core
+from marl_prune.learner.config import TrainConfig
 from marl_prune.learner.ppo import Rollout, UpdateSettings, _chunk_starts, _chunks, compute_gae, ppo_update
+from marl_prune.learner.runs import build_actors
 from marl_prune.models.critics import CentralCritic, ValueNormalizer
 from marl_prune.models.recurrent import RecurrentAgents, StackedGRUCell, StackedLinear
 
@@ -202,10 +205,6 @@ def test_the_memoryless_actor_sees_exactly_its_frame_stack():
 def test_actor_head_gain_scales_only_the_initial_output_layer(actor):
     """Orthogonal init is linear in its gain: from the same generator state, gain 1 gives the
     head 100 times the weights of gain 0.01, and leaves every other parameter as it was."""
-    from envs.dsa.versions import make_core
-    from marl_prune.learner.config import TrainConfig
-    from marl_prune.learner.runs import build_actors
-
     core = make_core(TrainConfig(scenario="basic").env_config(), num_envs=1)
     built = {}
     for gain in (0.01, 1.0):

@@ -133,6 +133,7 @@ class SweepStatus:
         self.trained = self.reused = 0
         self.problems: list[str] = []
         self.problem_runs: list[int] = []  # the index of each problem's run
+        self.skipped_runs: list[int] = []  # those another process was training
         self.start = time.perf_counter()
 
     def ended(self, index: int, config: TrainConfig, error: BaseException | None = None) -> None:
@@ -142,11 +143,14 @@ class SweepStatus:
         elif error is None:
             self.trained += 1
         else:
-            verb = "skipped" if isinstance(error, RunInUse) else "failed"
+            skipped = isinstance(error, RunInUse)
+            verb = "skipped" if skipped else "failed"
             last_line = (str(error).strip().splitlines() or [""])[-1]
             self.problems.append(f"{verb} {RunFolder.of(config).path}: {type(error).__name__}: "
                                  f"{last_line}")
             self.problem_runs.append(index)
+            if skipped:
+                self.skipped_runs.append(index)
             print(f"sweep: {self.problems[-1]}", file=self.stream, flush=True)
         ended = self.trained + self.reused + len(self.problems)
         if self.finished_before[index] and error is None and ended < self.total:
@@ -158,7 +162,7 @@ class SweepStatus:
             left = "ETA " + duration((time.perf_counter() - self.start) / self.trained * self.to_train)
         else:
             left = "ETA after the first trained run"
-        skipped = sum(p.startswith("skipped") for p in self.problems)
+        skipped = len(self.skipped_runs)
         print(f"sweep: {ended}/{self.total} ended ({self.trained} trained, {self.reused} reused, {skipped} skipped, "
               f"{len(self.problems) - skipped} failed), {min(self.workers, self.total - ended)} running; {left}",
               file=self.stream, flush=True)
@@ -216,8 +220,7 @@ def run_local(configs: Sequence[TrainConfig], workers: int = 2, overwrite: bool 
                 status.ended(i, configs[i], error)
     # A run skipped because another process was training it may have finished since; read it,
     # so that of processes sharing a sweep the last to end sees every run.
-    skipped = {i for p, i in zip(status.problems, status.problem_runs) if p.startswith("skipped")}
-    for i in skipped:
+    for i in status.skipped_runs:
         if _finished(configs[i], records_dir):
             records[i] = run_one(configs[i], records=records_dir)
     done = [r for r in records if r is not None]

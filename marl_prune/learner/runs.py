@@ -55,7 +55,8 @@ def build_actors(config: TrainConfig, core: DSACore) -> Actors:
     ids = config.share_actor_params and config.agent_ids
     if config.actor == "mlp":
         return FeedForwardAgents(core.n_users, core.obs_dim, core.n_actions, config.hidden_size,
-                                 config.frame_stack, config.share_actor_params, config.actor_head_gain, agent_ids=ids)
+                                 config.frame_stack, config.share_actor_params, head_gain=config.actor_head_gain,
+                                 agent_ids=ids)
     return RecurrentAgents(core.n_users, core.obs_dim, core.n_actions, config.hidden_size, config.share_actor_params,
                            head_gain=config.actor_head_gain, agent_ids=ids)
 
