@@ -286,13 +286,17 @@ def test_scenario_defaults_and_configs_stored_before_a_field_existed(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(old))
     config = load_run_config(tmp_path)
     assert config.credit == "team" and config.share_actor_params is False  # what such runs used
-    assert TrainConfig(scenario="fair", env_version="v1").welfare == "log"
-    assert TrainConfig(scenario="traffic", env_version="v1").welfare == "sum"
+    fair = TrainConfig(scenario="fair", env_version="v1")
+    assert (fair.welfare, fair.gamma, fair.actor_head_gain) == ("episode_log", 1.0, 1.0)
+    traffic = TrainConfig(scenario="traffic", env_version="v1")
+    assert (traffic.welfare, traffic.gamma, traffic.actor_head_gain) == ("sum", 0.99, 0.01)
+    assert TrainConfig(scenario="fair", env_version="v1", gamma=0.9).gamma == 0.9
     save_config(TrainConfig(scenario="fair", env_version="v1", welfare="sum"), tmp_path / "config.json")
     old = json.loads((tmp_path / "config.json").read_text())
-    del old["welfare"]
+    del old["welfare"], old["actor_head_gain"]
     (tmp_path / "config.json").write_text(json.dumps(old))
-    assert load_run_config(tmp_path).welfare == "sum"
+    stored = load_run_config(tmp_path)
+    assert (stored.welfare, stored.actor_head_gain) == ("sum", 0.01)
 
 
 def test_log_welfare_rewards_by_hand():
@@ -380,8 +384,7 @@ def test_log_welfare_trains_on_the_users_throughput_weighted_by_its_mean(critic,
     from marl_prune.learner.state import TrainState
 
     ts = TrainState.create(TrainConfig(**{**TINY, "env": {"max_cycles": 20}}, env_version="v1", scenario="fair",
-                                       critic=critic, credit=credit))
-    assert ts.config.welfare == "log"
+                                       critic=critic, credit=credit, welfare="log"))
     seen, partners, step = [], [], ts.core.step
 
     def recording_step(actions):

@@ -32,7 +32,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "actor": ("gru", "mlp"),
 }
 """The allowed values of every field that takes a name (validation and ``--help`` read it)."""
-BASE_DEFAULTS: dict[str, Any] = {"iterations": 300, "share_actor_params": False, "credit": "team", "welfare": "sum"}
+BASE_DEFAULTS: dict[str, Any] = {"iterations": 300, "share_actor_params": False, "credit": "team", "welfare": "sum",
+                                 "gamma": 0.99, "actor_head_gain": 0.01}
 SCENARIO_DEFAULTS: dict[str, dict[str, Any]] = {
     # 32 users: with the team's reward each user's signal is drowned by the other 31 users'
     # noise, and neither independent actors nor one shared actor learn a team in a budget that
@@ -43,10 +44,13 @@ SCENARIO_DEFAULTS: dict[str, dict[str, Any]] = {
     # iterations); difference rewards and 800 iterations (~10 minutes) take it above TDMA and
     # musical chairs on every seed (68%).
     "traffic": {"credit": "difference", "iterations": 800},
-    # fair: summed, the proportional-fair rewards barely tell ALOHA from TDMA (5.85 against
-    # 6.49 per slot, for a third of TDMA's geometric mean throughput), and the team settles at
-    # ALOHA's level; learning sum_i log(throughput_i) itself does not.
-    "fair": {"welfare": "log"},
+    # fair: summed, the proportional-fair rewards barely tell ALOHA from TDMA, and the team
+    # settles at ALOHA's level; it learns sum_i log(throughput_i) itself, episode by episode
+    # (the score's own welfare; under the rollout's welfare, log, users drift to owning a
+    # channel in half of the episodes). Users start apart (head gain 1): from CleanRL's
+    # near-uniform start, pairs of users that share a channel stall at ALOHA p = 1/2 (a saddle)
+    # instead of taking turns on the frame clock. See docs/results/v1_fair_probes.md.
+    "fair": {"welfare": "episode_log", "gamma": 1.0, "actor_head_gain": 1.0},
 }
 """Budgets and architectures per scenario, for the fields a config leaves unset (None);
 BASE_DEFAULTS elsewhere. Chosen so that the default command learns within 30 minutes on
@@ -88,10 +92,11 @@ class TrainConfig:
     # --- model
     hidden_size: int = 64
     """Width of the actor's Linear and GRU layers."""
-    actor_head_gain: float = 0.01
-    """Orthogonal-init gain of the actors' output layer. 0.01 (CleanRL's) starts every user near
-    the uniform policy; a larger gain starts each user with random preferences of its own, which
-    breaks the symmetry between users that must come to act differently."""
+    actor_head_gain: float | None = None
+    """Orthogonal-init gain of the actors' output layer (default: 0.01, CleanRL's, but 1 on fair,
+    see SCENARIO_DEFAULTS). 0.01 starts every user near the uniform policy; a larger gain starts
+    each user with random preferences of its own, which breaks the symmetry between users that
+    must come to act differently."""
     actor: str = "gru"
     """gru: the recurrent actor; mlp: a memoryless actor of the same width (Linear-ReLU-Linear-ReLU-
     head) on the last frame_stack observations, for the memory ablation (not exportable)."""
@@ -141,8 +146,9 @@ class TrainConfig:
     """Adam learning rate (actors and critic)."""
     anneal_lr: bool = True
     """Decay the learning rate linearly to 0 over the iterations."""
-    gamma: float = 0.99
-    """Discount factor."""
+    gamma: float | None = None
+    """Discount factor (default: 0.99, but 1 on fair, whose episode_log welfare is scored per
+    episode)."""
     gae_lambda: float = 0.95
     """GAE lambda."""
     update_epochs: int = 4
@@ -373,7 +379,8 @@ def save_config(config: TrainConfig, path: Path) -> None:
     write_atomically(path, json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
 
 
-RECORDED_BEFORE: dict[str, Any] = {"share_actor_params": False, "credit": "team", "welfare": "sum"}
+RECORDED_BEFORE: dict[str, Any] = {"share_actor_params": False, "credit": "team", "welfare": "sum",
+                                   "actor_head_gain": 0.01}
 """Fields added after runs were first stored, with the value those runs used: a config.json
 without them is read with these, not with today's scenario default."""
 
