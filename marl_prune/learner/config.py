@@ -126,8 +126,8 @@ class TrainConfig:
     global critic gets one output per user). The difference takes the other users' noise out of
     each user's signal, which matters with many users (Dr.Reinforce, Castellini et al. 2021)."""
     welfare: str | None = None
-    """What the team maximises (default: sum, but log on fair, see SCENARIO_DEFAULTS). sum: the
-    environment's rewards. log: sum_i log(x_i), with x_i user i's mean throughput (the
+    """What the team maximises (default: sum, but episode_log on fair, see SCENARIO_DEFAULTS).
+    sum: the environment's rewards. log: sum_i log(x_i), with x_i user i's mean throughput (the
     delivered rate, or packets with the packets reward; costs and penalties do not count), the
     quantity the geometric mean throughput scores: each user's throughput in a slot is
     divided by its mean over the rollout (at least rollout.WELFARE_FLOOR), which makes the
