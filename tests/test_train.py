@@ -289,7 +289,8 @@ def test_scenario_defaults_and_configs_stored_before_a_field_existed(tmp_path):
     fair = TrainConfig(scenario="fair", env_version="v1")
     assert (fair.welfare, fair.gamma, fair.actor_head_gain) == ("episode_log", 1.0, 1.0)
     traffic = TrainConfig(scenario="traffic", env_version="v1")
-    assert (traffic.welfare, traffic.gamma, traffic.actor_head_gain) == ("sum", 0.99, 0.01)
+    assert (traffic.welfare, traffic.gamma, traffic.actor_head_gain, traffic.critic) == ("sum", 0.99, 0.01, "local")
+    assert TrainConfig(scenario="pu_traffic", env_version="v1").critic == "global"
     assert TrainConfig(scenario="fair", env_version="v1", gamma=0.9).gamma == 0.9
     save_config(TrainConfig(scenario="fair", env_version="v1", welfare="sum"), tmp_path / "config.json")
     old = json.loads((tmp_path / "config.json").read_text())

@@ -33,7 +33,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 """The allowed values of every field that takes a name (validation and ``--help`` read it)."""
 BASE_DEFAULTS: dict[str, Any] = {"iterations": 300, "share_actor_params": False, "credit": "team", "welfare": "sum",
-                                 "gamma": 0.99, "actor_head_gain": 0.01}
+                                 "gamma": 0.99, "actor_head_gain": 0.01, "critic": "global"}
 SCENARIO_DEFAULTS: dict[str, dict[str, Any]] = {
     # 32 users: with the team's reward each user's signal is drowned by the other 31 users'
     # noise, and neither independent actors nor one shared actor learn a team in a budget that
@@ -41,9 +41,9 @@ SCENARIO_DEFAULTS: dict[str, dict[str, Any]] = {
     "large": {"credit": "difference"},
     "large_traffic": {"credit": "difference"},
     # traffic: with the team's reward the team stalls below TDMA (56-61% of max-weight at 300
-    # iterations); difference rewards and 800 iterations (~10 minutes) take it above TDMA and
-    # musical chairs on every seed (68%).
-    "traffic": {"credit": "difference", "iterations": 800},
+    # iterations); difference rewards and 800 iterations take it to TDMA's level (64%) with the
+    # global critic, and above TDMA and musical chairs on every seed with local critics (66%).
+    "traffic": {"credit": "difference", "iterations": 800, "critic": "local"},
     # fair: summed, the proportional-fair rewards barely tell ALOHA from TDMA, and the team
     # settles at ALOHA's level; it learns sum_i log(throughput_i) itself, episode by episode
     # (the score's own welfare; under the rollout's welfare, log, users drift to owning a
@@ -113,9 +113,10 @@ class TrainConfig:
     identical users get identical policies)."""
     share_critic_params: bool = False
     """Local critics (critic=local): one shared critic network instead of one per user."""
-    critic: str = "global"
+    critic: str | None = None
     """global: one MLP critic on the global state (IAGC); local: a recurrent critic per user
-    on its own observations (IPPO-style baseline)."""
+    on its own observations (IPPO-style). Default: global, but local on traffic (see
+    SCENARIO_DEFAULTS)."""
     critic_hidden: int = 128
     """Width of the critic."""
     credit: str | None = None
