@@ -13,8 +13,8 @@ with the linear, polynomial and harmonic schedules at final sparsities 0.5 / 0.7
 random pruning, and the MADRL baseline (IPPO-style local critics), on `basic`, `snr` and `pu`;
 the conventional baselines (random access, tuned ALOHA, stay-on-success) are drawn as lines.
 Writes tables, plots, claims.md (a verdict per claim and scenario, Welch t-test over seeds) and
-a README with this command. Run the same command again to resume; the finished runs' records in OUT/records/ (commit
-them) let it resume on another checkout too.
+a README with this command. Run the same command again to resume; the finished runs' records in
+OUT/records/ (commit them) let it resume on another checkout too.
 
 With ``--env-version v1`` the same comparison runs where adapting pays (`pu_traffic` and
 `gilbert`, each at its own training budget), adds LAMP allocation, IMP with rewinding and COLT
