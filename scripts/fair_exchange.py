@@ -19,8 +19,11 @@ them):
   partner's phase it probes its channel with probability ``probe`` and keeps sending there
   while it succeeds. With 0 and 0 it is the frame itself.
 
-Scores are the preset's own (the geometric mean throughput, as a fraction of the
-proportional-fair scheduler's), on the episodes ``scripts/evaluate_dsa.py`` uses.
+Use it to see what adapting on ``fair`` can be worth to users who see only their own ACKs,
+before trying another learner setting there (``--env`` gives a variant of the preset); to
+score a trained team, use scripts/evaluate_dsa.py. Scores are the preset's own (the
+geometric mean throughput, as a fraction of the proportional-fair scheduler's), on the
+episodes scripts/evaluate_dsa.py uses.
 """
 
 from __future__ import annotations
