@@ -42,7 +42,7 @@ SCENARIO_DEFAULTS: dict[str, dict[str, Any]] = {
     "large_traffic": {"credit": "difference"},
     # traffic: with the team's reward the team stalls below TDMA (56-61% of max-weight at 300
     # iterations); difference rewards and 800 iterations take it to TDMA's level (64%) with the
-    # global critic, and above TDMA and musical chairs on every seed with local critics (66%).
+    # global critic, and with local critics a little above it (65% over 8 seeds, 6 above TDMA).
     "traffic": {"credit": "difference", "iterations": 800, "critic": "local"},
     # fair: summed, the proportional-fair rewards barely tell ALOHA from TDMA, and the team
     # settles at ALOHA's level; it learns sum_i log(throughput_i) itself, episode by episode
