@@ -37,8 +37,8 @@ import numpy as np
 from envs.dsa import evaluate
 from envs.dsa.config_v1 import DSAConfigV1, make_config_v1
 from envs.dsa.core import DSACore
-from envs.dsa.fields import positive_int
-from envs.dsa.references import StaticSchedule, _last_outcome, reference_policy, score_metric, v1_core
+from envs.dsa.fields import non_negative_int, positive_int
+from envs.dsa.references import StaticSchedule, last_outcome, reference_policy, score_metric, v1_core
 from marl_prune.experiments.report import Report
 from marl_prune.learner.cli import add_env_argument
 
@@ -101,7 +101,7 @@ class YieldAndProbe:
                 "A": core.n_actions, "F": core.config.frame_clock, "clock": core.clock_index}
 
     def __call__(self, obs: np.ndarray, state: dict[str, Any]) -> tuple[np.ndarray, Any]:
-        _, sent, acked = _last_outcome(obs, state["A"])
+        _, sent, acked = last_outcome(obs, state["A"])
         now = obs[..., state["clock"]:state["clock"] + state["F"]].argmax(axis=-1)  # the coming slot's phase
         played_own = state["phase"] == (now - 1) % state["F"]
         state["wait"] = np.where(sent & ~acked & played_own, self.yield_slots, state["wait"])
@@ -123,10 +123,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_env_argument(parser, "override a field of the fair preset, e.g. --env rayleigh_fading=False")
     parser.add_argument("--episodes", type=positive_int, default=64, help="evaluation episodes (default: 64)")
-    parser.add_argument("--seed", type=int, default=10000, help="evaluation seed (default: 10000)")
+    parser.add_argument("--seed", type=non_negative_int, default=10000, help="evaluation seed (default: 10000)")
     parser.add_argument("--out", type=Path, help="also write the tables, with this command, to a Markdown file")
     args = parser.parse_args(argv)
-    config = make_config_v1("fair", **dict(args.env or []))
+    try:
+        config = make_config_v1("fair", **dict(args.env or []))
+    except (TypeError, ValueError) as error:
+        parser.error(str(error))
     if config.frame_clock != 2:
         parser.error(f"the exchange is between the two phases of a 2-slot frame; got frame_clock={config.frame_clock}")
     central = evaluate(reference_policy(config), config, episodes=args.episodes, seed=args.seed)

@@ -50,10 +50,16 @@ def test_always_probing_collides_in_every_transmission():
     assert result.mean("success_rate") == 0.0 and result.mean("collision_rate") > 0.9
 
 
-@pytest.mark.parametrize("argv", [["--env", "frame_clock=3"]])
-def test_refuses_a_frame_that_is_not_two_slots(argv):
-    with pytest.raises(SystemExit):
+@pytest.mark.parametrize("argv, message", [
+    (["--env", "frame_clock=3"], "got frame_clock=3"),
+    (["--env", "gain_std_db=-1"], "gain_std_db must be >= 0"),
+    (["--env", "nope=1"], "unknown DSAConfig field(s): ['nope']"),
+    (["--seed", "-1"], "expected an integer >= 0"),
+])
+def test_refuses_bad_input_in_one_line_naming_it(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
         exchange.main(argv)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
 
 
 def test_main_writes_the_tables_with_the_frame_as_the_grids_first_cell(tmp_path, capsys):

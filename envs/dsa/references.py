@@ -184,7 +184,7 @@ class StaticSchedule:
         return actions, state
 
 
-def _last_outcome(obs: np.ndarray, n_actions: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def last_outcome(obs: np.ndarray, n_actions: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """From an observation: the last action, whether it was a transmission, and its ACK."""
     last = obs[..., :n_actions].argmax(axis=-1)
     return last, last > 0, obs[..., n_actions] > 0.5
@@ -210,7 +210,7 @@ class BinaryBackoff:
 
     def __call__(self, obs: np.ndarray, state: dict[str, Any]) -> tuple[np.ndarray, Any]:
         rng, cw, counter = state["rng"], state["cw"], state["counter"]
-        _, sent, acked = _last_outcome(obs, state["A"])
+        _, sent, acked = last_outcome(obs, state["A"])
         cw = np.where(sent, np.where(acked, self.cw_min, np.minimum(2 * cw, self.cw_max)), cw)
         redraw = rng.integers(0, np.iinfo(np.int64).max, cw.shape) % cw  # drawn every slot
         has_packet = obs[..., state["gate"]] > 0 if state["gate"] is not None else np.ones(cw.shape, dtype=bool)
@@ -245,7 +245,7 @@ class MusicalChairs:
                 "clock": core.clock_index, "gate": core.queue_index if core.config.traffic else None}
 
     def __call__(self, obs: np.ndarray, state: dict[str, Any]) -> tuple[np.ndarray, Any]:
-        last, sent, acked = _last_outcome(obs, state["A"])
+        last, sent, acked = last_outcome(obs, state["A"])
         chair = np.where(sent & acked, (last - 1) // state["L"], state["chair"])
         if state["F"]:  # the phase of the coming slot, and of the one just played
             now = obs[..., state["clock"]:state["clock"] + state["F"]].argmax(axis=-1)
