@@ -1,5 +1,5 @@
 """scripts/fair_exchange.py: the exchange rules reduce to the frame where they should, and a
-partner that always probes collides in every slot."""
+user that always probes collides in every slot."""
 
 import numpy as np
 import pytest
@@ -25,8 +25,8 @@ def test_frame_cells_give_each_user_one_cell_of_the_frame():
     phase, action = exchange.frame_cells(core, know_gains=False)
     channel = (action - 1) // core.n_levels
     assert (phase >= 0).all() and (action > 0).all()
-    for b in range(4):  # six users fill the six (phase, channel) cells, users by index
-        assert sorted(zip(phase[b], channel[b])) == [(p, c) for p in range(2) for c in range(3)]
+    # planned on the mean gain, users take the six (phase, channel) cells by their index
+    assert (phase == [0, 0, 0, 1, 1, 1]).all() and (channel == [0, 1, 2, 0, 1, 2]).all()
 
 
 def test_never_yielding_nor_probing_is_the_mean_gain_frame():
@@ -47,7 +47,7 @@ def test_the_genie_skips_bad_links_and_never_collides():
 
 def test_always_probing_collides_in_every_transmission():
     result = evaluate(exchange.YieldAndProbe(0, 1.0), CONFIG, episodes=8, seed=3)
-    assert result.mean("success_rate") == 0.0 and result.mean("collision_rate") > 0.9
+    assert result.mean("success_rate") == 0.0 and result.mean("collision_rate") == 1.0
 
 
 @pytest.mark.parametrize("argv, message", [
