@@ -18,6 +18,12 @@ them):
   failure in its own cell a user skips its next ``yield_slots`` own-phase slots; in the
   partner's phase it probes its channel with probability ``probe`` and keeps sending there
   while it succeeds. With 0 and 0 it is the frame itself.
+* seating by one's own gains, decentralised but told more than a user sees: musical chairs
+  over the frame's cells, where a user without a cell tries channel k with probability in
+  proportion to exp(value_k / temperature) of its own links' expected values on this
+  episode's static gains. A user could learn those only by sending into other users' cells,
+  and never learns the others'; this asks whether knowing one's own is enough to re-match
+  users to channels as TDMA planned on the episode's gains does.
 
 Use it to see what adapting on ``fair`` can be worth to users who see only their own ACKs,
 before trying another learner setting there (``--env`` gives a variant of the preset); to
@@ -38,12 +44,21 @@ from envs.dsa import evaluate
 from envs.dsa.config_v1 import DSAConfigV1, make_config_v1
 from envs.dsa.core import DSACore
 from envs.dsa.fields import non_negative_int, positive_int
-from envs.dsa.references import StaticSchedule, last_outcome, reference_policy, score_metric, v1_core
+from envs.dsa.references import (
+    MusicalChairs,
+    StaticSchedule,
+    expected_link_values,
+    last_outcome,
+    reference_policy,
+    score_metric,
+    v1_core,
+)
 from marl_prune.experiments.report import Report
 from marl_prune.learner.cli import add_env_argument
 
 YIELD_SLOTS = (0, 1, 2, 3, 5, 8)
 PROBES = (0.0, 0.05, 0.1, 0.2, 0.4)
+TEMPERATURES = (100.0, 3.0, 1.0, 0.3, 0.1)
 
 
 def frame_cells(core: DSACore, know_gains: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -113,6 +128,29 @@ class YieldAndProbe:
         return np.where(send_own | probe, state["action"], 0).astype(np.int64), state
 
 
+class OwnGainChairs(MusicalChairs):
+    """Musical chairs over the frame's cells; a user without a cell tries channel k with
+    probability in proportion to exp(value_k / ``temperature``), the values of its own links
+    on this episode's static gains (it is told them: a bound on what learning them gives)."""
+
+    def __init__(self, temperature: float):
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        super().__init__(frame=True)
+        self.temperature = temperature
+
+    def initial_state(self, core: DSACore, rng: np.random.Generator) -> dict[str, Any]:
+        state = super().initial_state(core, rng)
+        value, _ = expected_link_values(v1_core(core, "OwnGainChairs"), know_gains=True)
+        weight = np.exp((value - value.max(axis=-1, keepdims=True)) / self.temperature)
+        state["cdf"] = np.cumsum(weight / weight.sum(axis=-1, keepdims=True), axis=-1)  # (B, N, K)
+        return state
+
+    def _hop(self, state: dict[str, Any], shape: tuple[int, ...]) -> np.ndarray:
+        u = state["rng"].random(shape)[..., None]
+        return np.minimum((u > state["cdf"]).sum(axis=-1), state["K"] - 1)  # inversion of the cdf
+
+
 def score(policy: Any, config: DSAConfigV1, episodes: int, seed: int, reference: float) -> tuple[float, float]:
     """The policy's score as a fraction of the reference's, and its collision rate."""
     result = evaluate(policy, config, episodes=episodes, seed=seed)
@@ -162,6 +200,14 @@ def main(argv: list[str] | None = None) -> None:
                 best = (value, (y, q))
         report.emit(f"| {y} | " + " | ".join(cells) + " |")
     report.emit(f"\nBest adapting setting: yield {best[1][0]}, probe {best[1][1]}: {best[0]:.1%}.")
+
+    report.emit("\nSeating by one's own gains (musical chairs over the frame's cells; a user without a cell "
+                "tries channel k with probability ~ exp(value_k / temperature) of its own links; "
+                "temperature 100: nearly the uniform hops of plain musical chairs):\n")
+    report.emit("| temperature | score | collision rate |\n|---|---|---|")
+    for temperature in TEMPERATURES:
+        value, collisions = score(OwnGainChairs(temperature), config, args.episodes, args.seed, reference)
+        report.emit(f"| {temperature:g} | {value:.1%} | {collisions:.3f} |")
     report.save(args.out, "Exchanging the frame's cells on fair: genie bounds and decentralised rules")
 
 

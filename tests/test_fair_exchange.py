@@ -50,6 +50,24 @@ def test_always_probing_collides_in_every_transmission():
     assert result.mean("success_rate") == 0.0 and result.mean("collision_rate") == 1.0
 
 
+def test_own_gain_chairs_try_their_best_channel_when_cold_and_any_when_the_gains_are_equal():
+    core = make_core(CONFIG, num_envs=64)
+    core.reset(seed=0)
+    value, _ = exchange.expected_link_values(core, know_gains=True)
+    obs = np.zeros((64, core.n_users, core.obs_dim), dtype=np.float32)
+    obs[..., 0] = 1.0  # nobody sent last slot: every user is without a cell and hops
+    obs[..., core.clock_index] = 1.0
+    policy = exchange.OwnGainChairs(1e-3)
+    actions, _ = policy(obs, policy.initial_state(core, np.random.default_rng(0)))
+    assert ((actions - 1) // core.n_levels == value.argmax(axis=-1)).all()
+    flat = make_core(make_config_v1("fair", gain_std_db=0.0), num_envs=1)
+    flat.reset(seed=0)  # equal gains: every channel equally likely, whatever the temperature
+    cdf = exchange.OwnGainChairs(1e-3).initial_state(flat, np.random.default_rng(0))["cdf"]
+    np.testing.assert_allclose(cdf, np.broadcast_to([1 / 3, 2 / 3, 1.0], cdf.shape))
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        exchange.OwnGainChairs(0.0)
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--env", "frame_clock=3"], "got frame_clock=3"),
     (["--env", "gain_std_db=-1"], "gain_std_db must be >= 0"),
@@ -71,3 +89,4 @@ def test_main_writes_the_tables_with_the_frame_as_the_grids_first_cell(tmp_path,
     first_cell = next(line for line in text.splitlines() if line.startswith("| 0 | "))
     assert first_cell.split(" | ")[1].split(" ")[0] == frame.split(" | ")[1]  # yield 0, probe 0 is the frame
     assert "Best adapting setting" in capsys.readouterr().out
+    assert text.count("\n| 100 | ") == 1 and "Seating by one's own gains" in text

@@ -255,13 +255,17 @@ class MusicalChairs:
             my_turn = np.ones(chair.shape, dtype=bool)
         has_packet = obs[..., state["gate"]] > 0 if state["gate"] is not None else np.ones(chair.shape, dtype=bool)
         chair = np.where(has_packet, chair, -1)  # idle release
-        hop = state["rng"].integers(0, state["K"], chair.shape)  # drawn every slot
+        hop = self._hop(state, chair.shape)  # drawn every slot
         seated = chair >= 0
         channel = np.where(seated, chair, hop)
         transmit = has_packet & (~seated | my_turn)
         actions = np.where(transmit, 1 + channel * state["L"] + state["level"], 0)
         state["chair"] = chair
         return actions.astype(np.int64), state
+
+    def _hop(self, state: dict[str, Any], shape: tuple[int, ...]) -> np.ndarray:
+        """The channel each unseated user tries next: uniform over the K channels."""
+        return state["rng"].integers(0, state["K"], shape)
 
 
 def reference_policy(config: DSAConfig) -> DSAPolicy:
