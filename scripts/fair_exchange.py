@@ -131,7 +131,7 @@ class YieldAndProbe:
 class OwnGainChairs(MusicalChairs):
     """Musical chairs over the frame's cells; a user without a cell tries channel k with
     probability in proportion to exp(value_k / ``temperature``), the values of its own links
-    on this episode's static gains (it is told them: a bound on what learning them gives)."""
+    on this episode's static gains: given to it here, though a real user does not know them."""
 
     def __init__(self, temperature: float):
         if not temperature > 0:
