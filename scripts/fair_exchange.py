@@ -55,6 +55,7 @@ from envs.dsa.references import (
 )
 from marl_prune.experiments.report import Report
 from marl_prune.learner.cli import add_env_argument
+from marl_prune.models.layout import sample_from_cdf
 
 YIELD_SLOTS = (0, 1, 2, 3, 5, 8)
 PROBES = (0.0, 0.05, 0.1, 0.2, 0.4)
@@ -147,8 +148,7 @@ class OwnGainChairs(MusicalChairs):
         return state
 
     def _hop(self, state: dict[str, Any], shape: tuple[int, ...]) -> np.ndarray:
-        u = state["rng"].random(shape)[..., None]
-        return np.minimum((u > state["cdf"]).sum(axis=-1), state["K"] - 1)  # inversion of the cdf
+        return sample_from_cdf(state["cdf"], state["rng"])  # one draw per user: ``shape``, (B, N)
 
 
 def score(policy: Any, config: DSAConfigV1, episodes: int, seed: int, reference: float) -> tuple[float, float]:

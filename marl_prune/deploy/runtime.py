@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from marl_prune.models.layout import ACTOR_LAYERS, actor_layer_shapes, actor_step, gru_cell
+from marl_prune.models.layout import ACTOR_LAYERS, actor_layer_shapes, actor_step, gru_cell, sample_from_cdf
 
 FORMAT = "marl_prune/sparse-actor-v2"
 """v2: the checksum covers the header too (v1 covered the tensors only)."""
@@ -253,5 +253,4 @@ class SparseTeam:
             return probs.argmax(axis=-1)
         if rng is None:
             raise ValueError("sampling needs an rng, e.g. numpy.random.default_rng(seed)")
-        u = rng.random(probs.shape[:-1])[..., None]
-        return np.minimum((probs.cumsum(axis=-1) < u).sum(axis=-1), self.n_actions - 1)
+        return sample_from_cdf(probs.cumsum(axis=-1), rng)

@@ -19,6 +19,7 @@ from envs.dsa.references import reference_policy, score_metric
 from envs.dsa.waterfall import play_episode, waterfall_image
 from marl_prune.learner.config import TrainConfig
 from marl_prune.learner.runs import Actors
+from marl_prune.models.layout import sample_from_cdf
 
 
 class ActorPolicy:
@@ -39,8 +40,7 @@ class ActorPolicy:
             actions = logits.argmax(dim=-1).cpu().numpy()
         else:
             cdf = torch.softmax(logits.double(), dim=-1).cumsum(dim=-1).cpu().numpy()
-            u = state["rng"].random(cdf.shape[:-1])[..., None]
-            actions = np.minimum((cdf < u).sum(axis=-1), cdf.shape[-1] - 1)
+            actions = sample_from_cdf(cdf, state["rng"])
         return actions.astype(np.int64), {"h": h, "rng": state["rng"]}
 
 

@@ -4,14 +4,15 @@ An actor is ``obs -> Linear -> ReLU -> GRU cell -> Linear head -> logits``. This
 its four weight matrices (the table that export files and the torch-free runtime share) and
 holds the one reference implementation of a step: the torch actors, the ONNX export, the
 torch CSR latency probe and the numpy runtime all call :func:`actor_step` with their own
-matrix product. It imports nothing beyond the standard library, so the runtime stays free of
-torch.
+matrix product. A sampled action is drawn one way too, by :func:`sample_from_cdf`, in the
+runtime and in the learner's evaluation alike. It imports nothing beyond the standard library,
+so the runtime stays free of torch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 Array = TypeVar("Array")  # a torch.Tensor or a numpy.ndarray
 
@@ -63,3 +64,11 @@ def actor_step(obs: Array, h: Array, affine: Callable[[str, Array], Array], relu
     x = relu(affine("encoder", obs))
     h = cell(x, h)
     return affine("head", h), h
+
+
+def sample_from_cdf(cdf: Any, rng: Any) -> Any:
+    """One index per row of the numpy array ``cdf`` (cumulative probabilities along the last
+    axis), drawn by inversion with one uniform of the numpy Generator ``rng`` each; the clip
+    guards a last entry rounded below 1."""
+    u = rng.random(cdf.shape[:-1])[..., None]
+    return (cdf < u).sum(axis=-1).clip(max=cdf.shape[-1] - 1)
