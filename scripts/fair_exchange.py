@@ -47,6 +47,7 @@ from envs.dsa.fields import non_negative_int, positive_int
 from envs.dsa.references import (
     MusicalChairs,
     StaticSchedule,
+    coming_phase,
     expected_link_values,
     last_outcome,
     reference_policy,
@@ -118,7 +119,7 @@ class YieldAndProbe:
 
     def __call__(self, obs: np.ndarray, state: dict[str, Any]) -> tuple[np.ndarray, Any]:
         _, sent, acked = last_outcome(obs, state["A"])
-        now = obs[..., state["clock"]:state["clock"] + state["F"]].argmax(axis=-1)  # the coming slot's phase
+        now = coming_phase(obs, state["clock"], state["F"])
         played_own = state["phase"] == (now - 1) % state["F"]
         state["wait"] = np.where(sent & ~acked & played_own, self.yield_slots, state["wait"])
         state["holding"] = np.where(sent & ~played_own, acked, state["holding"])  # a probe's outcome

@@ -190,6 +190,11 @@ def last_outcome(obs: np.ndarray, n_actions: int) -> tuple[np.ndarray, np.ndarra
     return last, last > 0, obs[..., n_actions] > 0.5
 
 
+def coming_phase(obs: np.ndarray, clock_index: int, frame_clock: int) -> np.ndarray:
+    """From an observation: the coming slot's phase of the frame clock."""
+    return obs[..., clock_index:clock_index + frame_clock].argmax(axis=-1)
+
+
 class BinaryBackoff:
     """Slotted binary exponential backoff (802.11 DCF's contention window) on random channels:
     a user with a packet waits a counter drawn in [0, CW) down to 0, then transmits; after a
@@ -248,7 +253,7 @@ class MusicalChairs:
         last, sent, acked = last_outcome(obs, state["A"])
         chair = np.where(sent & acked, (last - 1) // state["L"], state["chair"])
         if state["F"]:  # the phase of the coming slot, and of the one just played
-            now = obs[..., state["clock"]:state["clock"] + state["F"]].argmax(axis=-1)
+            now = coming_phase(obs, state["clock"], state["F"])
             state["phase"] = np.where(sent & acked, (now - 1) % state["F"], state["phase"])
             my_turn = state["phase"] == now
         else:
